@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Placeholder until the json reader lands. */
+
+#include <errno.h>
+
+#include "dump-internal.h"
+
+int caps_dump_parse_json(const char *buf, size_t len, struct caps_dump *ret,
+			struct caps_dump_error *err)
+{
+	return caps_dump_error_set(err, 0, 0, 0, "json dumps are not supported yet");
+}
+
+int caps_dump_write_json(const struct caps_dump *d, char **ret)
+{
+	return -EOPNOTSUPP;
+}
