@@ -20,10 +20,20 @@ bool caps_cpuid_function_is_indexed(uint32_t function)
 
 int caps_cpuid_function_range(uint32_t function, uint32_t *ret_base)
 {
+	/* Intel's 0x2000_0000 range is Xeon Phi's; libvirt's dumps probe it. */
 	static const uint32_t bases[] = {
-		0x00000000, 0x40000000, 0x80000000, 0x80860000, 0xc0000000,
+		0x00000000, 0x20000000, 0x80000000, 0x80860000, 0xc0000000,
 	};
 
+	/*
+	 * Hypervisors use 0x4000_0000 in classes of 0x100 leaves (KVM and
+	 * Xen/Hyper-V at 0x4000_0100, ...); `cpuid -r` probes the second.
+	 */
+	if (function - 0x40000000 < 0x10000) {
+		if (ret_base)
+			*ret_base = function & ~UINT32_C(0xff);
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
 		if (function - bases[i] < 0x100) {
 			if (ret_base)

@@ -1,1 +1,52 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Check suites, one binary per module (tests/unit/test-<module>.c), and
+# the scripts that drive hvctl.
+
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = $(SHELL)
+
+check_PROGRAMS += \
+	tests/unit/test-catalog \
+	tests/unit/test-caps \
+	tests/unit/test-cpuid \
+	tests/unit/test-dump \
+	tests/unit/test-testdata \
+	tests/unit/test-host-cpuid
+
+TESTS += \
+	tests/unit/test-catalog \
+	tests/unit/test-caps \
+	tests/unit/test-cpuid \
+	tests/unit/test-dump \
+	tests/unit/test-testdata \
+	tests/unit/test-host-cpuid \
+	tests/cli/test-hvctl-cpuid.sh
+
+HVCAP_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -DHVCAP_TEST_SRCDIR='"$(abs_top_srcdir)"'
+HVCAP_TEST_LIBS = libcaps/libcaps.la $(CHECK_LIBS)
+
+tests_unit_test_catalog_SOURCES = tests/unit/test-catalog.c tests/unit/test-util.h
+tests_unit_test_catalog_CFLAGS = $(HVCAP_TEST_CFLAGS)
+tests_unit_test_catalog_LDADD = $(HVCAP_TEST_LIBS)
+
+tests_unit_test_caps_SOURCES = tests/unit/test-caps.c tests/unit/test-util.h
+tests_unit_test_caps_CFLAGS = $(HVCAP_TEST_CFLAGS)
+tests_unit_test_caps_LDADD = $(HVCAP_TEST_LIBS)
+
+tests_unit_test_cpuid_SOURCES = tests/unit/test-cpuid.c tests/unit/test-util.h
+tests_unit_test_cpuid_CFLAGS = $(HVCAP_TEST_CFLAGS)
+tests_unit_test_cpuid_LDADD = $(HVCAP_TEST_LIBS)
+
+tests_unit_test_dump_SOURCES = tests/unit/test-dump.c tests/unit/test-util.h
+tests_unit_test_dump_CFLAGS = $(HVCAP_TEST_CFLAGS)
+tests_unit_test_dump_LDADD = $(HVCAP_TEST_LIBS)
+
+tests_unit_test_testdata_SOURCES = tests/unit/test-testdata.c tests/unit/test-util.h
+tests_unit_test_testdata_CFLAGS = $(HVCAP_TEST_CFLAGS) $(EXPAT_CFLAGS)
+tests_unit_test_testdata_LDADD = $(HVCAP_TEST_LIBS) $(EXPAT_LIBS)
+
+tests_unit_test_host_cpuid_SOURCES = tests/unit/test-host-cpuid.c tests/unit/test-util.h
+tests_unit_test_host_cpuid_CFLAGS = $(HVCAP_TEST_CFLAGS)
+tests_unit_test_host_cpuid_LDADD = $(HVCAP_TEST_LIBS)
+
+EXTRA_DIST += tests/data tests/cli/test-hvctl-cpuid.sh

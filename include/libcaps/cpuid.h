@@ -56,10 +56,11 @@ struct caps_msrs {
 bool caps_cpuid_function_is_indexed(uint32_t function);
 
 /*
- * The vendor range a function belongs to (0, 0x4000_0000, 0x8000_0000,
- * 0x8086_0000 or 0xC000_0000), or -ERANGE when it lies outside the first
- * 256 functions of each range: no CPU defines leaves there, so a dump
- * that names one is corrupt.
+ * The vendor range a function belongs to: 0, 0x2000_0000 (Xeon Phi),
+ * 0x4000_0000 + n * 0x100 (hypervisor classes, n < 256), 0x8000_0000,
+ * 0x8086_0000 (Transmeta) or 0xC000_0000 (Centaur).  -ERANGE when it lies
+ * outside the first 256 functions of each: no CPU defines leaves there,
+ * so a dump that names one is corrupt.
  */
 int caps_cpuid_function_range(uint32_t function, uint32_t *ret_base);
 

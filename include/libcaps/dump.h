@@ -7,8 +7,9 @@
  *
  * Every reader is strict: truncated, malformed, duplicate, oversized or
  * out-of-range input fails with -EINVAL (or -E2BIG for too many entries)
- * and an error that names the line or byte offset.  A reader never
- * returns part of a dump, and never writes *ret on failure.
+ * and an error that names the line and byte offset (for JSON schema
+ * errors, the path: "cpuid[3].eax").  A reader never returns part of a
+ * dump, and never writes *ret on failure.
  */
 
 #include <stddef.h>
@@ -57,7 +58,12 @@ int caps_dump_read_file(const char *path, enum caps_dump_format fmt,
 
 /*
  * Serialize a dump.  *ret is a NUL-terminated malloc()ed string; reading
- * it back with the same format gives an equal dump (entries, MSRs and,
- * for XML and JSON, the comment).  -EINVAL for CAPS_DUMP_AUTO.
+ * it back with the same format gives an equal dump: the entries, and for
+ * XML and JSON the MSRs and the comment too (`cpuid -r` has no place for
+ * them).  Only JSON carries entry flags; the XML and `cpuid -r` readers
+ * derive them again (caps_cpuid_mark_indexed()).  XML comments cannot
+ * hold "--", so the XML writer puts a space between the dashes.
+ * -EINVAL for CAPS_DUMP_AUTO and for a dump no reader would return (no
+ * entries, duplicates, functions out of range, an invalid comment).
  */
 int caps_dump_write(const struct caps_dump *d, enum caps_dump_format fmt, char **ret);
