@@ -1,1 +1,15 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# hvctl: one file per subcommand (cli/cmd-*.c), listed in cli/hvctl.c.
+
+bin_PROGRAMS += cli/hvctl
+
+cli_hvctl_SOURCES = \
+	cli/hvctl.h \
+	cli/hvctl.c \
+	cli/output.h \
+	cli/output.c \
+	cli/cmd-cpuid-dump.c \
+	cli/cmd-cpuid-decode.c
+
+cli_hvctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+cli_hvctl_LDADD = libcaps/libcaps.la $(JSONC_LIBS)

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * hvctl: one file per subcommand (cmd-*.c), each exporting one const
+ * struct hvctl_command that hvctl.c lists in its table.
+ */
+
+#include <stdio.h>
+
+/* Exit status: DESIGN.md §8. */
+#define HVCTL_EXIT_OK		0	/* success, accepted */
+#define HVCTL_EXIT_FAILURE	1	/* rejected, bad input, failed request */
+#define HVCTL_EXIT_USAGE	2	/* bad command line */
+
+struct hvctl_command {
+	const char *group;	/* "cpuid" */
+	const char *name;	/* "decode" */
+	const char *synopsis;	/* "[--json] FILE" */
+	const char *summary;	/* one line for the command list */
+	const char *help;	/* option descriptions for --help */
+	/* argv[0] is the command name; getopt state is reset before the call. */
+	int (*run)(int argc, char **argv);
+};
+
+extern const struct hvctl_command hvctl_cmd_cpuid_dump;
+extern const struct hvctl_command hvctl_cmd_cpuid_decode;
+
+/* Print "hvctl GROUP NAME: message" and a --help hint; returns HVCTL_EXIT_USAGE. */
+int hvctl_usage_error(const struct hvctl_command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print the full help of one command to f. */
+void hvctl_command_help(const struct hvctl_command *cmd, FILE *f);
+
+/* Report a getopt_long() error for argv (opterr = 0 mode). */
+int hvctl_getopt_error(const struct hvctl_command *cmd, int opt, char **argv);
