@@ -227,20 +227,9 @@ int caps_dump_parse_cpuid_r(const char *buf, size_t len, struct caps_dump *ret,
 	return r;
 }
 
-int caps_dump_write_cpuid_r(const struct caps_dump *d, char **ret)
+/* The layout of `cpuid -r -1`. */
+static void emit_cpuid_r(const struct caps_dump *d, FILE *f)
 {
-	char *out = NULL;
-	size_t size = 0;
-	FILE *f;
-	int r;
-
-	r = caps_dump_validate(d);
-	if (r < 0)
-		return r;
-	f = open_memstream(&out, &size);
-	if (!f)
-		return -ENOMEM;
-	/* The layout of `cpuid -r -1`. */
 	fputs("CPU:\n", f);
 	for (size_t i = 0; i < d->cpuid.nent; i++) {
 		const struct caps_cpuid_entry *e = &d->cpuid.entries[i];
@@ -248,15 +237,9 @@ int caps_dump_write_cpuid_r(const struct caps_dump *d, char **ret)
 		fprintf(f, "   0x%08x 0x%02x: eax=0x%08x ebx=0x%08x ecx=0x%08x edx=0x%08x\n",
 			e->function, e->index, e->eax, e->ebx, e->ecx, e->edx);
 	}
-	if (ferror(f)) {
-		fclose(f);
-		free(out);
-		return -ENOMEM;
-	}
-	if (fclose(f) != 0) {
-		free(out);
-		return -ENOMEM;
-	}
-	*ret = out;
-	return 0;
+}
+
+int caps_dump_write_cpuid_r(const struct caps_dump *d, char **ret)
+{
+	return caps_dump_write_stream(d, emit_cpuid_r, ret);
 }

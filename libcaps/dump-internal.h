@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <libcaps/dump.h>
 
@@ -22,9 +23,17 @@ int caps_dump_parse_cpuid_r(const char *buf, size_t len, struct caps_dump *ret,
 int caps_dump_parse_json(const char *buf, size_t len, struct caps_dump *ret,
 			 struct caps_dump_error *err);
 
+/* Writers get a dump caps_dump_validate() has accepted. */
 int caps_dump_write_libvirt(const struct caps_dump *d, char **ret);
 int caps_dump_write_cpuid_r(const struct caps_dump *d, char **ret);
 int caps_dump_write_json(const struct caps_dump *d, char **ret);
+
+/*
+ * Run emit() on a memory stream and hand its text to *ret: the body of
+ * the line-oriented writers.  -ENOMEM when the stream fails.
+ */
+int caps_dump_write_stream(const struct caps_dump *d,
+			   void (*emit)(const struct caps_dump *d, FILE *f), char **ret);
 
 /*
  * Parse "0x" followed by one or more hex digits (either case), exactly

@@ -364,19 +364,8 @@ static void write_comment(FILE *f, const char *comment)
 	fputs(" -->\n", f);
 }
 
-int caps_dump_write_libvirt(const struct caps_dump *d, char **ret)
+static void emit_libvirt(const struct caps_dump *d, FILE *f)
 {
-	char *out = NULL;
-	size_t size = 0;
-	FILE *f;
-	int r;
-
-	r = caps_dump_validate(d);
-	if (r < 0)
-		return r;
-	f = open_memstream(&out, &size);
-	if (!f)
-		return -ENOMEM;
 	if (d->comment[0])
 		write_comment(f, d->comment);
 	fputs("<cpudata arch='x86'>\n", f);
@@ -394,15 +383,9 @@ int caps_dump_write_libvirt(const struct caps_dump *d, char **ret)
 			m->index, (uint32_t)(m->value >> 32), (uint32_t)m->value);
 	}
 	fputs("</cpudata>\n", f);
-	if (ferror(f)) {
-		fclose(f);
-		free(out);
-		return -ENOMEM;
-	}
-	if (fclose(f) != 0) {
-		free(out);
-		return -ENOMEM;
-	}
-	*ret = out;
-	return 0;
+}
+
+int caps_dump_write_libvirt(const struct caps_dump *d, char **ret)
+{
+	return caps_dump_write_stream(d, emit_libvirt, ret);
 }

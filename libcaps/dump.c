@@ -339,10 +339,36 @@ out:
 	return r;
 }
 
+int caps_dump_write_stream(const struct caps_dump *d,
+			   void (*emit)(const struct caps_dump *d, FILE *f), char **ret)
+{
+	char *out = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&out, &size);
+	bool failed;
+
+	if (!f)
+		return -ENOMEM;
+	emit(d, f);
+	failed = ferror(f);
+	if (fclose(f) != 0 || failed) {
+		free(out);
+		return -ENOMEM;
+	}
+	*ret = out;
+	return 0;
+}
+
 int caps_dump_write(const struct caps_dump *d, enum caps_dump_format fmt, char **ret)
 {
+	int r;
+
 	if (!d || !ret)
 		return -EINVAL;
+	/* Writers promise that their output reads back: refuse what would not. */
+	r = caps_dump_validate(d);
+	if (r < 0)
+		return r;
 	switch (fmt) {
 	case CAPS_DUMP_LIBVIRT_XML:
 		return caps_dump_write_libvirt(d, ret);
