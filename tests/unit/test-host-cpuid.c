@@ -161,7 +161,18 @@ static const struct {
 	enum proc_direction dir;
 	const char *why;
 } proc_exceptions[] = {
-	{ NULL, KERNEL_CLEARED, NULL },
+	/* The kernel clears what it will not use. */
+	{ "la57", KERNEL_CLEARED, "the kernel runs 4-level paging (no5lvl, or no CONFIG_X86_5LEVEL)" },
+	{ "x2apic", KERNEL_CLEARED, "the kernel runs the APIC in xAPIC mode (nox2apic)" },
+	{ "tsc_deadline_timer", KERNEL_CLEARED, "the kernel found the TSC-deadline erratum in this microcode" },
+	{ "hle", KERNEL_CLEARED, "the kernel disabled TSX (tsx=off or the TAA mitigation)" },
+	{ "rtm", KERNEL_CLEARED, "the kernel disabled TSX (tsx=off or the TAA mitigation)" },
+	{ "pku", KERNEL_CLEARED, "the kernel does not use protection keys (nopku, or no CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS)" },
+	{ "vmx", KERNEL_CLEARED, "firmware left VMX disabled in IA32_FEAT_CTL" },
+	{ "sgx", KERNEL_CLEARED, "firmware left SGX disabled in IA32_FEAT_CTL" },
+	/* The kernel sets what it knows the CPU has without saying so. */
+	{ "arat", KERNEL_SET, "the kernel sets ARAT on AMD families after 0x11 and on every Hygon CPU" },
+	{ "3dnowprefetch", KERNEL_SET, "the kernel sets PREFETCHW on AMD CPUs with 3DNow or long mode" },
 };
 
 static const char *proc_exception(const char *name, enum proc_direction dir)
