@@ -98,6 +98,55 @@ START_TEST(test_host_cpuid_leaf7_subleaves_follow_eax)
 }
 END_TEST
 
+/*
+ * The `cpuid` tool (Debian package cpuid) reads the same CPU with its own
+ * enumeration: every entry both read must be equal, and every entry only
+ * the tool has must be an empty probe (a range or sub-leaf this CPU does
+ * not have), or the enumeration missed a leaf.
+ */
+START_TEST(test_host_cpuid_agrees_with_the_cpuid_tool)
+{
+	static struct caps_dump tool;
+	static char buf[CAPS_DUMP_MAX_BYTES];
+	struct caps_dump_error err = { 0 };
+	size_t len;
+	FILE *p;
+	int r;
+
+	read_host();
+	/* The child inherits this process's pinning to CPU 0. */
+	p = popen("cpuid -r -1 2>/dev/null", "re");
+	ck_assert_ptr_nonnull(p);
+	len = fread(buf, 1, sizeof(buf), p);
+	if (pclose(p) != 0 || len == 0) {
+		fprintf(stderr, "SKIP: the cpuid tool is not installed\n");
+		return;
+	}
+	r = caps_dump_parse(buf, len, CAPS_DUMP_CPUID_R, &tool, &err);
+	ck_assert_msg(r == 0, "cpuid -r -1: line %u: %s", err.line, err.message);
+
+	for (size_t i = 0; i < host.cpuid.nent; i++) {
+		const struct caps_cpuid_entry *e = &host.cpuid.entries[i];
+		const struct caps_cpuid_entry *t = caps_cpuid_find(&tool.cpuid, e->function, e->index);
+
+		ck_assert_msg(t && t->index == e->index, "0x%x.%u: not read by the cpuid tool",
+			      e->function, e->index);
+		ck_assert_msg(t->eax == e->eax && t->ebx == e->ebx && t->ecx == e->ecx && t->edx == e->edx,
+			      "0x%x.%u: differs from the cpuid tool", e->function, e->index);
+	}
+	for (size_t i = 0; i < tool.cpuid.nent; i++) {
+		const struct caps_cpuid_entry *t = &tool.cpuid.entries[i];
+		const struct caps_cpuid_entry *e = caps_cpuid_find(&host.cpuid, t->function, t->index);
+
+		if (e && e->index == t->index)
+			continue;
+		ck_assert_msg(!t->eax && !t->ebx && !t->ecx && !t->edx,
+			      "0x%x.%u: the cpuid tool reads data here that hvcap misses",
+			      t->function, t->index);
+	}
+}
+END_TEST
+
 /* The first value of a "key : value" line of /proc/cpuinfo. */
 static int cpuinfo_field(const char *key, char *buf, size_t size)
 {
@@ -238,6 +287,7 @@ int main(void)
 	tcase_add_test(tc, test_host_cpuid_covers_every_leaf_up_to_the_maxima);
 	tcase_add_test(tc, test_host_cpuid_xsave_subleaves_follow_the_component_mask);
 	tcase_add_test(tc, test_host_cpuid_leaf7_subleaves_follow_eax);
+	tcase_add_test(tc, test_host_cpuid_agrees_with_the_cpuid_tool);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("kernel");
