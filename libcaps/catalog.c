@@ -17,10 +17,10 @@
 #define CAPS_HALF_HI true
 
 static const struct caps_word_info caps_words[NR_CAPS_WORDS] = {
-#define CAPS_CPUID_WORD(id, kind, fn, idx, reg, kword) \
-	[id] = { #id, CAPS_WORD_##kind, fn, idx, CAPS_REG_##reg, kword, 0, false },
-#define CAPS_MSR_WORD(id, msr, half) \
-	[id] = { #id, CAPS_WORD_MSR, 0, 0, CAPS_REG_EAX, -1, msr, CAPS_HALF_##half },
+#define CAPS_CPUID_WORD(id, kind, fn, idx, reg, kword, fields) \
+	[id] = { #id, CAPS_WORD_##kind, fn, idx, CAPS_REG_##reg, kword, 0, false, fields },
+#define CAPS_MSR_WORD(id, msr, half, fields) \
+	[id] = { #id, CAPS_WORD_MSR, 0, 0, CAPS_REG_EAX, -1, msr, CAPS_HALF_##half, fields },
 #include <libcaps/words-cpuid.def>
 #include <libcaps/words-msr.def>
 #undef CAPS_CPUID_WORD

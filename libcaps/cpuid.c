@@ -272,7 +272,8 @@ size_t caps_unknown_bits(const struct caps_dump *d, struct caps_unknown_bit *ret
 	size_t total = 0;
 
 	for (int w = 0; w < NR_CAPS_WORDS; w++) {
-		uint32_t bits = dump_word(d, (enum caps_word)w);
+		/* Numeric fields (a version, a size) are neither. */
+		uint32_t bits = dump_word(d, (enum caps_word)w) & ~caps_word_info(w)->field_mask;
 
 		while (bits) {
 			int bit = __builtin_ctz(bits);

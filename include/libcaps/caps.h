@@ -30,8 +30,8 @@ enum caps_word_kind {
 };
 
 enum caps_word {
-#define CAPS_CPUID_WORD(id, kind, fn, idx, reg, kword) id,
-#define CAPS_MSR_WORD(id, msr, half) id,
+#define CAPS_CPUID_WORD(id, kind, fn, idx, reg, kword, fields) id,
+#define CAPS_MSR_WORD(id, msr, half, fields) id,
 #include <libcaps/words-cpuid.def>
 #include <libcaps/words-msr.def>
 #undef CAPS_CPUID_WORD
@@ -48,6 +48,7 @@ struct caps_word_info {
 	int kernel_word;		/* -1 unless kind == CAPS_WORD_KERNEL */
 	uint32_t msr;			/* MSR words */
 	bool msr_high;			/* bits 63:32 rather than 31:0 */
+	uint32_t field_mask;		/* bits holding numbers, not flags */
 };
 
 /* Per-feature flags. */

@@ -132,7 +132,8 @@ struct caps_unknown_bit {
 };
 
 /*
- * Bits that are set in the dump's feature words but unnamed.  Writes at
- * most n and returns the total count.
+ * Bits that are set in the dump's feature words but unnamed, leaving out
+ * the words' numeric fields (caps_word_info()->field_mask).  Writes at
+ * most n, word by word, and returns the total count.
  */
 size_t caps_unknown_bits(const struct caps_dump *d, struct caps_unknown_bit *ret, size_t n);

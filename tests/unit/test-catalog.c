@@ -117,6 +117,8 @@ START_TEST(test_catalog_no_two_entries_share_a_bit)
 
 		ck_assert_uint_lt(fi->word, NR_CAPS_WORDS);
 		ck_assert_uint_lt(fi->bit, 32);
+		ck_assert_msg(!(caps_word_info(fi->word)->field_mask & caps_feature_mask(fi->id)),
+			      "%s: named bit inside a numeric field", fi->name);
 		ck_assert_msg(!seen[fi->id], "%s: bit already named", fi->name);
 		seen[fi->id] = 1;
 	}

@@ -319,6 +319,21 @@ START_TEST(test_unknown_bits_lists_only_unnamed_set_bits)
 }
 END_TEST
 
+START_TEST(test_unknown_bits_leaves_out_numeric_fields)
+{
+	struct caps_dump d;
+	struct caps_unknown_bit u[8];
+
+	/* AVX10 version 1 in 0x24.0.EBX[7:0], 7.0.ECX MAWAU = 0x1f: numbers. */
+	caps_dump_init(&d);
+	dump_add(&d, 7, 0, 0, 0, 0x1fu << 17, 0);
+	dump_add(&d, 0x24, 0, 0, 0x01, 0, 0);
+	caps_cpuid_mark_indexed(&d.cpuid);
+	ck_assert_uint_eq(caps_unknown_bits(&d, u, 8), 0);
+	ck_assert_uint_eq(caps_word_info(CPUID_24_0_EBX)->field_mask, 0xff);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cpuid");
@@ -346,6 +361,7 @@ int main(void)
 	tcase_add_test(tc, test_from_dump_reads_cpuid_and_msr_words);
 	tcase_add_test(tc, test_from_dump_missing_subleaf_reads_as_zero);
 	tcase_add_test(tc, test_unknown_bits_lists_only_unnamed_set_bits);
+	tcase_add_test(tc, test_unknown_bits_leaves_out_numeric_fields);
 	suite_add_tcase(s, tc);
 
 	return test_run_suite(s);
