@@ -153,19 +153,19 @@ void caps_dump_init(struct caps_dump *d)
 	d->comment[0] = '\0';
 }
 
-/* The raw value of one feature word in a dump; 0 when absent. */
-static uint32_t dump_word(const struct caps_dump *d, enum caps_word w)
+/* The raw value of one feature word; 0 when absent. */
+static uint32_t word_value(const struct caps_cpuid *c, const struct caps_msrs *msrs, enum caps_word w)
 {
 	const struct caps_word_info *wi = caps_word_info(w);
 
 	if (wi->kind == CAPS_WORD_MSR) {
 		uint64_t v;
 
-		if (caps_msrs_get(&d->msrs, wi->msr, &v) < 0)
+		if (!msrs || caps_msrs_get(msrs, wi->msr, &v) < 0)
 			return 0;
 		return wi->msr_high ? (uint32_t)(v >> 32) : (uint32_t)v;
 	} else {
-		const struct caps_cpuid_entry *e = caps_cpuid_find(&d->cpuid, wi->function, wi->index);
+		const struct caps_cpuid_entry *e = caps_cpuid_find(c, wi->function, wi->index);
 
 		/*
 		 * An entry without SIGNIFICANT_INDEX answers every index, as
@@ -178,10 +178,20 @@ static uint32_t dump_word(const struct caps_dump *d, enum caps_word w)
 	}
 }
 
-void caps_from_dump(struct caps *ret, const struct caps_dump *d)
+static uint32_t dump_word(const struct caps_dump *d, enum caps_word w)
+{
+	return word_value(&d->cpuid, &d->msrs, w);
+}
+
+void caps_from_cpuid(struct caps *ret, const struct caps_cpuid *c, const struct caps_msrs *msrs)
 {
 	for (int w = 0; w < NR_CAPS_WORDS; w++)
-		ret->words[w] = dump_word(d, (enum caps_word)w);
+		ret->words[w] = word_value(c, msrs, (enum caps_word)w);
+}
+
+void caps_from_dump(struct caps *ret, const struct caps_dump *d)
+{
+	caps_from_cpuid(ret, &d->cpuid, &d->msrs);
 }
 
 static void put_reg_chars(char *dst, uint32_t reg)

@@ -22,6 +22,11 @@ libcaps_libcaps_la_SOURCES = \
 	libcaps/dump-cpuid-r.c \
 	libcaps/dump-json.c \
 	libcaps/host-cpuid.c \
+	libcaps/host-kernel.c \
+	libcaps/host-record.c \
+	libcaps/host-probe.c \
+	libcaps/host-sys.c \
+	libcaps/host-internal.h \
 	libcaps/dump-internal.h
 
 libcaps_libcaps_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(EXPAT_CFLAGS)

@@ -11,7 +11,8 @@ check_PROGRAMS += \
 	tests/unit/test-cpuid \
 	tests/unit/test-dump \
 	tests/unit/test-testdata \
-	tests/unit/test-host-cpuid
+	tests/unit/test-host-cpuid \
+	tests/unit/test-host-probe
 
 TESTS += \
 	tests/unit/test-catalog \
@@ -20,6 +21,7 @@ TESTS += \
 	tests/unit/test-dump \
 	tests/unit/test-testdata \
 	tests/unit/test-host-cpuid \
+	tests/unit/test-host-probe \
 	tests/cli/test-hvctl-cpuid.sh
 
 HVCAP_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -DHVCAP_TEST_SRCDIR='"$(abs_top_srcdir)"'
@@ -49,4 +51,9 @@ tests_unit_test_host_cpuid_SOURCES = tests/unit/test-host-cpuid.c tests/unit/tes
 tests_unit_test_host_cpuid_CFLAGS = $(HVCAP_TEST_CFLAGS)
 tests_unit_test_host_cpuid_LDADD = $(HVCAP_TEST_LIBS)
 
+tests_unit_test_host_probe_SOURCES = tests/unit/test-host-probe.c tests/unit/test-util.h
+tests_unit_test_host_probe_CFLAGS = $(HVCAP_TEST_CFLAGS)
+tests_unit_test_host_probe_LDADD = $(HVCAP_TEST_LIBS)
+
 EXTRA_DIST += tests/data tests/cli/test-hvctl-cpuid.sh
+

@@ -109,7 +109,14 @@ struct caps_dump {
 
 void caps_dump_init(struct caps_dump *d);
 
-/* Fill c with the feature words of a dump; absent leaves give 0. */
+/*
+ * Fill ret with the feature words of a CPUID set and feature MSRs (in
+ * dump form, see caps_msr_to_feature_form()); absent leaves give 0.
+ * msrs may be NULL.
+ */
+void caps_from_cpuid(struct caps *ret, const struct caps_cpuid *c, const struct caps_msrs *msrs);
+
+/* The same for a dump. */
 void caps_from_dump(struct caps *ret, const struct caps_dump *d);
 
 /* Identification decoded from leaves 0, 1 and 0x8000_0002..4. */
