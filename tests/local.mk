@@ -12,7 +12,9 @@ check_PROGRAMS += \
 	tests/unit/test-dump \
 	tests/unit/test-testdata \
 	tests/unit/test-host-cpuid \
-	tests/unit/test-host-probe
+	tests/unit/test-host-probe \
+	tests/unit/test-model \
+	tests/unit/test-model-probe
 
 TESTS += \
 	tests/unit/test-catalog \
@@ -22,6 +24,8 @@ TESTS += \
 	tests/unit/test-testdata \
 	tests/unit/test-host-cpuid \
 	tests/unit/test-host-probe \
+	tests/unit/test-model \
+	tests/unit/test-model-probe \
 	tests/cli/test-hvctl-cpuid.sh
 
 HVCAP_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -DHVCAP_TEST_SRCDIR='"$(abs_top_srcdir)"'
@@ -57,3 +61,10 @@ tests_unit_test_host_probe_LDADD = $(HVCAP_TEST_LIBS)
 
 EXTRA_DIST += tests/data tests/cli/test-hvctl-cpuid.sh
 
+tests_unit_test_model_SOURCES = tests/unit/test-model.c tests/unit/test-util.h
+tests_unit_test_model_CFLAGS = $(HVCAP_TEST_CFLAGS)
+tests_unit_test_model_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS)
+
+tests_unit_test_model_probe_SOURCES = tests/unit/test-model-probe.c tests/unit/test-util.h
+tests_unit_test_model_probe_CFLAGS = $(HVCAP_TEST_CFLAGS)
+tests_unit_test_model_probe_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS)
