@@ -10,6 +10,9 @@
 #include "hvctl.h"
 
 static const struct hvctl_command *const commands[] = {
+	&hvctl_cmd_host_probe,
+	&hvctl_cmd_host_model,
+	&hvctl_cmd_host_features,
 	&hvctl_cmd_cpuid_dump,
 	&hvctl_cmd_cpuid_decode,
 };

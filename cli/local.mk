@@ -8,8 +8,13 @@ cli_hvctl_SOURCES = \
 	cli/hvctl.c \
 	cli/output.h \
 	cli/output.c \
+	cli/host.h \
+	cli/host.c \
+	cli/cmd-host-probe.c \
+	cli/cmd-host-model.c \
+	cli/cmd-host-features.c \
 	cli/cmd-cpuid-dump.c \
 	cli/cmd-cpuid-decode.c
 
 cli_hvctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-cli_hvctl_LDADD = libcaps/libcaps.la $(JSONC_LIBS)
+cli_hvctl_LDADD = hvcore/libhvcore.la libcaps/libcaps.la $(JSONC_LIBS)

@@ -26,7 +26,8 @@ TESTS += \
 	tests/unit/test-host-probe \
 	tests/unit/test-model \
 	tests/unit/test-model-probe \
-	tests/cli/test-hvctl-cpuid.sh
+	tests/cli/test-hvctl-cpuid.sh \
+	tests/cli/test-hvctl-host.sh
 
 HVCAP_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -DHVCAP_TEST_SRCDIR='"$(abs_top_srcdir)"'
 HVCAP_TEST_LIBS = libcaps/libcaps.la $(CHECK_LIBS)
@@ -59,7 +60,7 @@ tests_unit_test_host_probe_SOURCES = tests/unit/test-host-probe.c tests/unit/tes
 tests_unit_test_host_probe_CFLAGS = $(HVCAP_TEST_CFLAGS)
 tests_unit_test_host_probe_LDADD = $(HVCAP_TEST_LIBS)
 
-EXTRA_DIST += tests/data tests/cli/test-hvctl-cpuid.sh
+EXTRA_DIST += tests/data tests/cli/test-hvctl-cpuid.sh tests/cli/test-hvctl-host.sh
 
 tests_unit_test_model_SOURCES = tests/unit/test-model.c tests/unit/test-util.h
 tests_unit_test_model_CFLAGS = $(HVCAP_TEST_CFLAGS)

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Loading, explaining and printing a host for the host commands. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libcaps/dump.h>
+
+#include "host.h"
+#include "output.h"
+
+int hvctl_params_add(const struct hvctl_command *cmd, struct hvctl_params *ps, const char *kv)
+{
+	if (ps->n >= sizeof(ps->kv) / sizeof(ps->kv[0]))
+		return hvctl_usage_error(cmd, "too many --param options (at most 64)");
+	ps->kv[ps->n++] = kv;
+	return 0;
+}
+
+int hvctl_parse_names(const struct hvctl_command *cmd, const char *arg, enum caps_names *ret)
+{
+	if (strcmp(arg, "linux") == 0)
+		*ret = CAPS_NAMES_LINUX;
+	else if (strcmp(arg, "qemu") == 0)
+		*ret = CAPS_NAMES_QEMU;
+	else
+		return hvctl_usage_error(cmd, "unknown name style '%s' (linux, qemu)", arg);
+	return 0;
+}
+
+static int apply_params(const struct hvctl_command *cmd, struct hv_host_params *p,
+			const struct hvctl_params *ps)
+{
+	for (size_t i = 0; i < ps->n; i++) {
+		char key[64], err[512];
+		const char *eq = strchr(ps->kv[i], '=');
+		size_t klen;
+
+		if (!eq || eq == ps->kv[i])
+			return hvctl_usage_error(cmd, "--param '%s' is not KEY=VALUE (keys: %s)", ps->kv[i],
+						 hv_host_params_names());
+		klen = (size_t)(eq - ps->kv[i]);
+		if (klen >= sizeof(key))
+			return hvctl_usage_error(cmd, "--param '%s': key too long", ps->kv[i]);
+		memcpy(key, ps->kv[i], klen);
+		key[klen] = '\0';
+		if (hv_host_params_set(p, key, eq + 1, err, sizeof(err)) < 0)
+			return hvctl_usage_error(cmd, "--param %s", err);
+	}
+	return 0;
+}
+
+static int model_failed(const struct hvctl_command *cmd, const char *source, int r)
+{
+	if (r == -E2BIG)
+		fprintf(stderr, "hvctl %s %s: %s: KVM's answer would exceed 256 entries\n",
+			cmd->group, cmd->name, source);
+	else
+		fprintf(stderr, "hvctl %s %s: %s: cannot model this host: %s\n", cmd->group, cmd->name,
+			source, strerror(-r));
+	return HVCTL_EXIT_FAILURE;
+}
+
+int hvctl_host_model(const struct hvctl_command *cmd, struct hvctl_host *h, const char *dump,
+		     const struct hvctl_params *ps)
+{
+	struct caps_dump_error err = { 0 };
+	struct hv_host_desc desc = { 0 };
+	bool vendor_known;
+	int r;
+
+	h->source = dump;
+	r = caps_dump_read_file(dump, CAPS_DUMP_AUTO, &h->raw, &err);
+	if (r < 0) {
+		if (err.line)
+			fprintf(stderr, "hvctl %s %s: %s:%u:%u: %s\n", cmd->group, cmd->name, dump,
+				err.line, err.column, err.message);
+		else
+			fprintf(stderr, "hvctl %s %s: %s\n", cmd->group, cmd->name,
+				err.message[0] ? err.message : strerror(-r));
+		return HVCTL_EXIT_FAILURE;
+	}
+	desc.raw = &h->raw.cpuid;
+	desc.kernel = NULL;
+	/* The vendor comes from CPUID, or from vendor= when CPUID cannot tell. */
+	vendor_known = hv_host_params_init(&desc.params, desc.raw) == 0;
+	r = apply_params(cmd, &desc.params, ps);
+	if (r)
+		return r;
+	if (!vendor_known && !desc.params.vendor_given)
+		return hvctl_usage_error(cmd, "%s: the CPU vendor is neither Intel nor AMD; give --param vendor=intel|amd",
+					 dump);
+	r = hv_model_compute(&desc, &h->model);
+	if (r < 0)
+		return model_failed(cmd, dump, r);
+	h->record = &h->model.record;
+	memcpy(h->status, h->model.status, sizeof(h->status));
+	return 0;
+}
+
+static int model_this_machine(const struct hvctl_command *cmd, struct hvctl_host *h,
+			      const struct hv_host_params *params)
+{
+	struct hv_host_desc desc = { 0 };
+	int r;
+
+	desc.raw = &h->raw.cpuid;
+	desc.kernel = h->have_kernel ? &h->kernel : NULL;
+	desc.params = *params;
+	r = hv_model_compute(&desc, &h->model);
+	if (r < 0)
+		return model_failed(cmd, h->source, r);
+	return 0;
+}
+
+static int read_this_machine(const struct hvctl_command *cmd, struct hvctl_host *h)
+{
+	int r = caps_host_cpuid_read(&h->raw);
+
+	h->source = "this machine";
+	if (r < 0) {
+		fprintf(stderr, "hvctl %s %s: cannot read this machine's CPUID: %s\n", cmd->group,
+			cmd->name, strerror(-r));
+		return HVCTL_EXIT_FAILURE;
+	}
+	h->have_kernel = caps_kernel_flags_read(&h->kernel) == 0;
+	return 0;
+}
+
+int hvctl_host_probe(const struct hvctl_command *cmd, struct hvctl_host *h, bool quiet)
+{
+	struct caps_probe_error err = { { 0 } };
+	struct hv_host_params params;
+	int r;
+
+	r = read_this_machine(cmd, h);
+	if (r)
+		return -EIO;
+	r = caps_host_probe_kvm(&h->probe, &err);
+	if (r < 0) {
+		if (!quiet)
+			fprintf(stderr, "hvctl %s %s: %s\n", cmd->group, cmd->name,
+				err.message[0] ? err.message : strerror(-r));
+		return r;
+	}
+	h->record = &h->probe;
+
+	/*
+	 * Explain: where the model of this machine agrees, its reason; where
+	 * the model expects a feature KVM does not report, the vendor module
+	 * is the one to ask.
+	 */
+	if (hv_host_params_from_record(&params, &h->probe, &h->raw.cpuid) < 0 ||
+	    model_this_machine(cmd, h, &params) != 0) {
+		for (int f = 0; f < CAPS_NR_FEATURE_IDS; f++)
+			h->status[f] = (struct hv_feature_status) {
+				.reason = caps_has(&h->probe.features, f) ? HV_REASON_SUPPORTED :
+					  HV_REASON_NOT_REPORTED_BY_KVM,
+			};
+		return 0;
+	}
+	for (int f = 0; f < CAPS_NR_FEATURE_IDS; f++) {
+		bool kvm = caps_has(&h->probe.features, f);
+		bool model = caps_has(&h->model.record.features, f);
+
+		if (kvm && model)
+			h->status[f] = h->model.status[f];
+		else if (kvm)
+			h->status[f] = (struct hv_feature_status) { .reason = HV_REASON_SUPPORTED };
+		else if (!model)
+			h->status[f] = h->model.status[f];
+		else
+			h->status[f] = (struct hv_feature_status) {
+				.reason = HV_REASON_NOT_REPORTED_BY_KVM, .detail = h->probe.vendor_module,
+			};
+	}
+	return 0;
+}
+
+int hvctl_host_model_self(const struct hvctl_command *cmd, struct hvctl_host *h)
+{
+	struct hv_host_params params;
+	int r;
+
+	r = read_this_machine(cmd, h);
+	if (r)
+		return r;
+	if (hv_host_params_init(&params, &h->raw.cpuid) < 0) {
+		fprintf(stderr, "hvctl %s %s: this CPU's vendor is neither Intel nor AMD\n",
+			cmd->group, cmd->name);
+		return HVCTL_EXIT_FAILURE;
+	}
+	r = model_this_machine(cmd, h, &params);
+	if (r)
+		return r;
+	h->record = &h->model.record;
+	memcpy(h->status, h->model.status, sizeof(h->status));
+	return 0;
+}
+
+static struct json_object *cpuid_json(const struct caps_cpuid *c)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; a && i < c->nent; i++) {
+		const struct caps_cpuid_entry *e = &c->entries[i];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "function", json_object_new_int64(e->function));
+		json_object_object_add(o, "index", json_object_new_int64(e->index));
+		json_object_object_add(o, "flags", json_object_new_int64(e->flags));
+		json_object_object_add(o, "eax", json_object_new_int64(e->eax));
+		json_object_object_add(o, "ebx", json_object_new_int64(e->ebx));
+		json_object_object_add(o, "ecx", json_object_new_int64(e->ecx));
+		json_object_object_add(o, "edx", json_object_new_int64(e->edx));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static void param_key(const struct caps_param *p, char *buf, size_t size)
+{
+	if (strcmp(p->module, "model") == 0)
+		snprintf(buf, size, "%s", p->name);
+	else
+		snprintf(buf, size, "%s.%s", p->module, p->name);
+}
+
+static int print_json(const struct hvctl_host *h, enum caps_names names)
+{
+	const struct caps_host_record *r = h->record;
+	struct json_object *o = json_object_new_object();
+	struct json_object *params = json_object_new_object();
+	struct json_object *features = json_object_new_array();
+	struct json_object *unsupported = json_object_new_array();
+	int ret;
+
+	if (!o || !params || !features || !unsupported) {
+		json_object_put(o);
+		json_object_put(params);
+		json_object_put(features);
+		json_object_put(unsupported);
+		return -ENOMEM;
+	}
+	json_object_object_add(o, "backend", json_object_new_string(caps_backend_to_string(r->backend)));
+	json_object_object_add(o, "source", json_object_new_string(h->source));
+	json_object_object_add(o, "kernel_release", json_object_new_string(r->kernel_release));
+	json_object_object_add(o, "vendor_module", json_object_new_string(r->vendor_module));
+	json_object_object_add(o, "api_version", json_object_new_int(r->api_version));
+	json_object_object_add(o, "microcode", r->has_microcode ? hvctl_json_hex64(r->microcode) : NULL);
+	for (size_t i = 0; i < r->n_params; i++) {
+		char key[CAPS_PARAM_MODULE_MAX + CAPS_PARAM_NAME_MAX + 2];
+
+		param_key(&r->params[i], key, sizeof(key));
+		json_object_object_add(params, key, json_object_new_string(r->params[i].value));
+	}
+	json_object_object_add(o, "params", params);
+	json_object_object_add(o, "fingerprint", json_object_new_string(r->fingerprint));
+	caps_for_each(f, &r->features) {
+		const char *name = caps_feature_name(f, names);
+
+		if (name)
+			json_object_array_add(features, json_object_new_string(name));
+	}
+	json_object_object_add(o, "features", features);
+	json_object_object_add(o, "cpuid", cpuid_json(&r->supported));
+	json_object_object_add(o, "emulated_cpuid", cpuid_json(&r->emulated));
+	if (r->backend == CAPS_BACKEND_KVM) {
+		struct json_object *msrs = json_object_new_array();
+		struct json_object *caps = json_object_new_array();
+
+		for (size_t i = 0; msrs && i < r->msrs.n; i++) {
+			struct json_object *m = json_object_new_object();
+
+			json_object_object_add(m, "index", json_object_new_int64(r->msrs.msrs[i].index));
+			json_object_object_add(m, "value", hvctl_json_hex64(r->msrs.msrs[i].value));
+			json_object_array_add(msrs, m);
+		}
+		for (size_t i = 0; caps && i < r->n_kvm_caps; i++) {
+			struct json_object *c = json_object_new_object();
+
+			json_object_object_add(c, "cap", json_object_new_int64(r->kvm_caps[i].cap));
+			json_object_object_add(c, "name", json_object_new_string(r->kvm_caps[i].name));
+			json_object_object_add(c, "value", json_object_new_int64(r->kvm_caps[i].value));
+			json_object_array_add(caps, c);
+		}
+		json_object_object_add(o, "msrs", msrs);
+		json_object_object_add(o, "kvm_caps", caps);
+	}
+	for (size_t i = 0; i < caps_feature_count(); i++) {
+		const struct caps_feature_info *fi = caps_feature_at(i);
+		const struct hv_feature_status *s = &h->status[fi->id];
+		struct json_object *u;
+
+		if (caps_has(&r->features, fi->id))
+			continue;
+		u = json_object_new_object();
+		json_object_object_add(u, "feature", json_object_new_string(caps_feature_name(fi->id, names)));
+		json_object_object_add(u, "reason", json_object_new_string(hv_reason_name(s->reason)));
+		json_object_object_add(u, "detail", s->detail ? json_object_new_string(s->detail) : NULL);
+		json_object_array_add(unsupported, u);
+	}
+	json_object_object_add(o, "unsupported", unsupported);
+	ret = hvctl_json_print(o);
+	json_object_put(o);
+	return ret;
+}
+
+static void print_human(const struct hvctl_host *h, enum caps_names names)
+{
+	const struct caps_host_record *r = h->record;
+	struct hvctl_wrap wrap;
+	unsigned n_features = 0, n_unsupported_host = 0;
+	char label[48];
+
+	printf("backend:       %s\n", caps_backend_to_string(r->backend));
+	printf("source:        %s\n", h->source);
+	printf("kernel:        %s\n", r->kernel_release);
+	printf("vendor module: %s\n", r->vendor_module);
+	if (r->has_microcode)
+		printf("microcode:     0x%llx\n", (unsigned long long)r->microcode);
+	printf("fingerprint:   %s\n", r->fingerprint);
+	printf("params:        ");
+	hvctl_wrap_start(&wrap, stdout, 15, 15);
+	for (size_t i = 0; i < r->n_params; i++) {
+		char kv[CAPS_PARAM_MODULE_MAX + CAPS_PARAM_NAME_MAX + CAPS_PARAM_VALUE_MAX + 3];
+		char key[CAPS_PARAM_MODULE_MAX + CAPS_PARAM_NAME_MAX + 2];
+
+		param_key(&r->params[i], key, sizeof(key));
+		snprintf(kv, sizeof(kv), "%s=%s", key, r->params[i].value);
+		hvctl_wrap_word(&wrap, kv);
+	}
+	hvctl_wrap_end(&wrap);
+	printf("CPUID entries: %zu supported, %zu emulated\n", r->supported.nent, r->emulated.nent);
+
+	caps_for_each(f, &r->features)
+		n_features += caps_feature_info(f) != NULL;
+	for (size_t i = 0; i < caps_feature_count(); i++) {
+		const struct caps_feature_info *fi = caps_feature_at(i);
+
+		n_unsupported_host += caps_has(&h->model.raw, fi->id) && !caps_has(&r->features, fi->id);
+	}
+	printf("features:      %u supported\n", n_features);
+	for (int w = 0; w < NR_CAPS_WORDS; w++) {
+		bool any = false;
+
+		for (int bit = 0; bit < 32; bit++) {
+			int f = w * 32 + bit;
+			const char *name = caps_feature_name(f, names);
+
+			if (!name || !caps_has(&r->features, f))
+				continue;
+			if (!any) {
+				printf("  %-22s ", hvctl_word_label((enum caps_word)w, label, sizeof(label)));
+				hvctl_wrap_start(&wrap, stdout, 25, 25);
+				any = true;
+			}
+			hvctl_wrap_word(&wrap, name);
+		}
+		if (any)
+			hvctl_wrap_end(&wrap);
+	}
+	printf("not supported: %u of the host CPU's features ('hvctl host features' says why)\n",
+	       n_unsupported_host);
+}
+
+int hvctl_host_print(const struct hvctl_host *h, enum caps_names names, bool json)
+{
+	if (json)
+		return print_json(h, names);
+	print_human(h, names);
+	return 0;
+}

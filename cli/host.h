@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * A host as the host commands see it: the KVM probe of this machine or
+ * hvcore's model of a described host, with every feature's status.
+ */
+
+#include <stdbool.h>
+
+#include <hvcore/model.h>
+#include <libcaps/host.h>
+
+#include "hvctl.h"
+
+struct hvctl_host {
+	const char *source;		/* "this machine" or the dump's path */
+	struct caps_dump raw;		/* the host's raw CPUID */
+	struct caps_kernel_flags kernel;
+	bool have_kernel;
+	const struct caps_host_record *record;	/* probe.record or model.record */
+	struct caps_host_record probe;
+	struct hv_model_result model;	/* the model; for a probe, of this machine */
+	struct hv_feature_status status[CAPS_NR_FEATURE_IDS];
+};
+
+/* Collected --param K=V options. */
+struct hvctl_params {
+	const char *kv[64];
+	size_t n;
+};
+
+/* Remember one --param; a usage error past 64. */
+int hvctl_params_add(const struct hvctl_command *cmd, struct hvctl_params *ps, const char *kv);
+
+/*
+ * Model a host described by a dump and --param options.  Bad parameters
+ * are usage errors (HVCTL_EXIT_USAGE); a bad dump or an unmodellable
+ * host is a failure (HVCTL_EXIT_FAILURE).  0 on success.
+ */
+int hvctl_host_model(const struct hvctl_command *cmd, struct hvctl_host *h, const char *dump,
+		     const struct hvctl_params *ps);
+
+/*
+ * Probe this machine's KVM and explain each unsupported feature with the
+ * model of this machine.  -errno with a message printed when KVM is not
+ * usable, so that callers can fall back to hvctl_host_model_self().
+ */
+int hvctl_host_probe(const struct hvctl_command *cmd, struct hvctl_host *h, bool quiet);
+
+/* The model of this machine's own CPU and kernel (no /dev/kvm needed). */
+int hvctl_host_model_self(const struct hvctl_command *cmd, struct hvctl_host *h);
+
+/* Print the host record: a summary and the supported features, or JSON. */
+int hvctl_host_print(const struct hvctl_host *h, enum caps_names names, bool json);
+
+/* Parse --names; a usage error for anything but linux/qemu. */
+int hvctl_parse_names(const struct hvctl_command *cmd, const char *arg, enum caps_names *ret);
