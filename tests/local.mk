@@ -14,7 +14,8 @@ check_PROGRAMS += \
 	tests/unit/test-host-cpuid \
 	tests/unit/test-host-probe \
 	tests/unit/test-model \
-	tests/unit/test-model-probe
+	tests/unit/test-model-probe \
+	tests/unit/test-qemu-expansion
 
 TESTS += \
 	tests/unit/test-catalog \
@@ -26,6 +27,7 @@ TESTS += \
 	tests/unit/test-host-probe \
 	tests/unit/test-model \
 	tests/unit/test-model-probe \
+	tests/unit/test-qemu-expansion \
 	tests/cli/test-hvctl-cpuid.sh \
 	tests/cli/test-hvctl-host.sh
 
@@ -69,3 +71,7 @@ tests_unit_test_model_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS)
 tests_unit_test_model_probe_SOURCES = tests/unit/test-model-probe.c tests/unit/test-util.h
 tests_unit_test_model_probe_CFLAGS = $(HVCAP_TEST_CFLAGS)
 tests_unit_test_model_probe_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS)
+
+tests_unit_test_qemu_expansion_SOURCES = tests/unit/test-qemu-expansion.c tests/unit/test-util.h
+tests_unit_test_qemu_expansion_CFLAGS = $(HVCAP_TEST_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_test_qemu_expansion_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS) $(JSONC_LIBS)
