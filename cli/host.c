@@ -219,6 +219,22 @@ static struct json_object *cpuid_json(const struct caps_cpuid *c)
 	return a;
 }
 
+/* A blank-separated list as a JSON array of strings. */
+static struct json_object *words_json(const char *list)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (const char *p = list; a && *p;) {
+		size_t len = strcspn(p, " ");
+
+		if (len)
+			json_object_array_add(a, json_object_new_string_len(p, (int)len));
+		p += len;
+		p += strspn(p, " ");
+	}
+	return a;
+}
+
 static void param_key(const struct caps_param *p, char *buf, size_t size)
 {
 	if (strcmp(p->module, "model") == 0)
@@ -266,6 +282,11 @@ static int print_json(const struct hvctl_host *h, enum caps_names names)
 	json_object_object_add(o, "features", features);
 	json_object_object_add(o, "cpuid", cpuid_json(&r->supported));
 	json_object_object_add(o, "emulated_cpuid", cpuid_json(&r->emulated));
+	json_object_object_add(o, "host_cpuid", cpuid_json(&h->raw.cpuid));
+	if (h->have_kernel) {
+		json_object_object_add(o, "kernel_flags", words_json(h->kernel.flags));
+		json_object_object_add(o, "kernel_bugs", words_json(h->kernel.bugs));
+	}
 	if (r->backend == CAPS_BACKEND_KVM) {
 		struct json_object *msrs = json_object_new_array();
 		struct json_object *caps = json_object_new_array();

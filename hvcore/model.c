@@ -819,6 +819,16 @@ static void finish_status(struct model *m, struct hv_model_result *res)
 			s->detail = NULL;
 		}
 	}
+	/*
+	 * Virtualization holes (KVM-SEMANTICS.md §2 rules 4, 6): with TDP a
+	 * guest gets the host's 1 GiB pages whatever its CPUID says, and SVM
+	 * cannot intercept XSAVES.
+	 */
+	if (caps_has(&res->record.features, X86_FEATURE_GBPAGES) && m->p->tdp)
+		res->status[X86_FEATURE_GBPAGES].notes |= HV_NOTE_VIRT_HOLE;
+	if (caps_has(&res->record.features, X86_FEATURE_XSAVES) && m->p->vendor == HV_VENDOR_AMD)
+		res->status[X86_FEATURE_XSAVES].notes |= HV_NOTE_VIRT_HOLE;
+
 	/* The KVM PV word: bits KVM never sets, and steal time's condition. */
 	for (int bit = 0; bit < 32; bit++) {
 		int f = CPUID_4000_0001_EAX * 32 + bit;

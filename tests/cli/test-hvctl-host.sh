@@ -119,6 +119,7 @@ if [ -c /dev/kvm ] && [ "$(id -u)" -eq 0 ]; then
 	expect 0 "probe" "$hvctl" host probe --json
 	jq -e '.backend == "kvm" and (.vendor_module | startswith("kvm_")) and (.api_version == 12)
 	       and (.cpuid | length > 10) and (.params | length > 0) and (.kvm_caps | length > 0)
+	       and (.host_cpuid | length > 10) and (.kernel_flags | index("fpu")) and (.kernel_bugs | type == "array")
 	       and (.fingerprint | startswith("hvcap1-"))' "$tmp/out" >/dev/null ||
 		fail "probe --json lacks the documented fields"
 	cp "$tmp/out" "$tmp/probe.json"

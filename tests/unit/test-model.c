@@ -407,6 +407,12 @@ START_TEST(test_model_gbpages_without_tdp)
 	model_run("tdp=on", NULL);
 	ck_assert(!supported(X86_FEATURE_GBPAGES));
 	ck_assert_int_eq(reason(X86_FEATURE_GBPAGES), HV_REASON_NOT_IN_HOST_CPU);
+	/* With the host bit and TDP, guests get 1 GiB pages whatever their CPUID: a hole. */
+	host_feature(X86_FEATURE_GBPAGES, true);
+	model_run("tdp=on", NULL);
+	ck_assert(res.status[X86_FEATURE_GBPAGES].notes & HV_NOTE_VIRT_HOLE);
+	model_run("tdp=off", NULL);
+	ck_assert(!(res.status[X86_FEATURE_GBPAGES].notes & HV_NOTE_VIRT_HOLE));
 }
 END_TEST
 
@@ -614,8 +620,11 @@ START_TEST(test_model_vendor_reasons)
 	ck_assert_int_eq(reason(X86_FEATURE_IBT), HV_REASON_NOT_IN_HOST_CPU);
 	ck_assert(!supported(X86_FEATURE_VMX));
 	ck_assert(supported(X86_FEATURE_SVM));
+	/* SVM cannot intercept XSAVES; VMX can. */
+	ck_assert(res.status[X86_FEATURE_XSAVES].notes & HV_NOTE_VIRT_HOLE);
 	host_intel();
 	model_run("nested=off", NULL);
+	ck_assert(!(res.status[X86_FEATURE_XSAVES].notes & HV_NOTE_VIRT_HOLE));
 	ck_assert(!supported(X86_FEATURE_VMX));
 	ck_assert_int_eq(reason(X86_FEATURE_VMX), HV_REASON_NEEDS_NESTED);
 	ck_assert(supported(X86_FEATURE_LAM));
