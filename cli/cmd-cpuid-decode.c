@@ -80,34 +80,10 @@ static int print_json(const struct decode *dc, enum caps_names names)
 	return r;
 }
 
-/* Words in CPUID order (function, index, register), MSR words last. */
-static int word_cmp(const void *a, const void *b)
-{
-	const struct caps_word_info *x = caps_word_info(*(const int *)a);
-	const struct caps_word_info *y = caps_word_info(*(const int *)b);
-	uint64_t kx, ky;
-
-	if ((x->kind == CAPS_WORD_MSR) != (y->kind == CAPS_WORD_MSR))
-		return x->kind == CAPS_WORD_MSR ? 1 : -1;
-	if (x->kind == CAPS_WORD_MSR) {
-		kx = (uint64_t)x->msr << 1 | x->msr_high;
-		ky = (uint64_t)y->msr << 1 | y->msr_high;
-	} else {
-		kx = (uint64_t)x->function << 32 | x->index << 2 | x->reg;
-		ky = (uint64_t)y->function << 32 | y->index << 2 | y->reg;
-	}
-	return kx < ky ? -1 : kx > ky;
-}
-
 static void print_human(const struct decode *dc, enum caps_names names)
 {
-	int words_by_leaf[NR_CAPS_WORDS];
 	unsigned named = 0;
 	char label[48];
-
-	for (int w = 0; w < NR_CAPS_WORDS; w++)
-		words_by_leaf[w] = w;
-	qsort(words_by_leaf, NR_CAPS_WORDS, sizeof(words_by_leaf[0]), word_cmp);
 
 	printf("source:    %s\n", dc->source);
 	if (dc->dump.comment[0])
@@ -123,27 +99,7 @@ static void print_human(const struct decode *dc, enum caps_names names)
 	caps_for_each(f, &dc->features)
 		named += caps_feature_info(f) != NULL;
 	printf("features:  %u\n", named);
-	for (int i = 0; i < NR_CAPS_WORDS; i++) {
-		int w = words_by_leaf[i];
-		struct hvctl_wrap wrap;
-		bool any = false;
-
-		for (int bit = 0; bit < 32; bit++) {
-			int f = w * 32 + bit;
-			const char *name;
-
-			if (!caps_has(&dc->features, f) || !(name = caps_feature_name(f, names)))
-				continue;
-			if (!any) {
-				printf("  %-22s ", hvctl_word_label((enum caps_word)w, label, sizeof(label)));
-				hvctl_wrap_start(&wrap, stdout, 25, 25);
-				any = true;
-			}
-			hvctl_wrap_word(&wrap, name);
-		}
-		if (any)
-			hvctl_wrap_end(&wrap);
-	}
+	hvctl_print_features(&dc->features, names);
 
 	/* caps_unknown_bits() lists them word by word: one line per word. */
 	printf("unknown bits: %zu\n", dc->n_unknown);
@@ -196,12 +152,8 @@ static int cpuid_decode_run(int argc, char **argv)
 							 optarg);
 			break;
 		case 'n':
-			if (strcmp(optarg, "linux") == 0)
-				names = CAPS_NAMES_LINUX;
-			else if (strcmp(optarg, "qemu") == 0)
-				names = CAPS_NAMES_QEMU;
-			else
-				return hvctl_usage_error(cmd, "unknown name style '%s' (linux, qemu)", optarg);
+			if (hvctl_parse_names(cmd, optarg, &names))
+				return HVCTL_EXIT_USAGE;
 			break;
 		default:
 			return hvctl_getopt_error(cmd, opt, argv);
@@ -220,15 +172,7 @@ static int cpuid_decode_run(int argc, char **argv)
 		dc->source = argv[optind];
 		r = caps_dump_read_file(dc->source, fmt, &dc->dump, &err);
 		if (r < 0) {
-			if (err.line)
-				fprintf(stderr, "hvctl cpuid decode: %s:%u:%u: %s\n", dc->source,
-					err.line, err.column, err.message);
-			else if (r == -EINVAL)
-				fprintf(stderr, "hvctl cpuid decode: %s: offset %zu: %s\n", dc->source,
-					err.offset, err.message);
-			else
-				fprintf(stderr, "hvctl cpuid decode: %s\n",
-					err.message[0] ? err.message : strerror(-r));
+			hvctl_dump_error("hvctl cpuid decode", dc->source, r, &err);
 			goto out;
 		}
 	} else {

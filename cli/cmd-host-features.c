@@ -80,14 +80,16 @@ static int print_json(const struct hvctl_host *h, const struct caps *host, bool 
 static void print_table(const struct hvctl_host *h, const struct caps *host, enum caps_names names,
 			bool all)
 {
+	int words[NR_CAPS_WORDS];
 	unsigned rows = 0;
 
 	printf("source: %s (%s, %s)\n", h->source, caps_backend_to_string(h->record->backend),
 	       h->record->vendor_module);
 	printf("%-28s %-4s %-4s %s\n", "FEATURE", "HOST", "KVM", "WHY");
-	for (int w = 0; w < NR_CAPS_WORDS; w++) {
+	hvctl_words_by_leaf(words);
+	for (int i = 0; i < NR_CAPS_WORDS; i++) {
 		for (int bit = 0; bit < 32; bit++) {
-			int f = w * 32 + bit;
+			int f = words[i] * 32 + bit;
 			const char *name = caps_feature_name(f, names);
 			bool in_host = caps_has(host, f), kvm = caps_has(&h->record->features, f);
 			char reason[160];

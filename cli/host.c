@@ -18,17 +18,6 @@ int hvctl_params_add(const struct hvctl_command *cmd, struct hvctl_params *ps, c
 	return 0;
 }
 
-int hvctl_parse_names(const struct hvctl_command *cmd, const char *arg, enum caps_names *ret)
-{
-	if (strcmp(arg, "linux") == 0)
-		*ret = CAPS_NAMES_LINUX;
-	else if (strcmp(arg, "qemu") == 0)
-		*ret = CAPS_NAMES_QEMU;
-	else
-		return hvctl_usage_error(cmd, "unknown name style '%s' (linux, qemu)", arg);
-	return 0;
-}
-
 static int apply_params(const struct hvctl_command *cmd, struct hv_host_params *p,
 			const struct hvctl_params *ps)
 {
@@ -73,13 +62,10 @@ int hvctl_host_model(const struct hvctl_command *cmd, struct hvctl_host *h, cons
 	h->source = dump;
 	r = caps_dump_read_file(dump, CAPS_DUMP_AUTO, &h->raw, &err);
 	if (r < 0) {
-		if (err.line)
-			fprintf(stderr, "hvctl %s %s: %s:%u:%u: %s\n", cmd->group, cmd->name, dump,
-				err.line, err.column, err.message);
-		else
-			fprintf(stderr, "hvctl %s %s: %s\n", cmd->group, cmd->name,
-				err.message[0] ? err.message : strerror(-r));
-		return HVCTL_EXIT_FAILURE;
+		char who[64];
+
+		snprintf(who, sizeof(who), "hvctl %s %s", cmd->group, cmd->name);
+		return hvctl_dump_error(who, dump, r, &err);
 	}
 	desc.raw = &h->raw.cpuid;
 	desc.kernel = NULL;
@@ -333,7 +319,6 @@ static void print_human(const struct hvctl_host *h, enum caps_names names)
 	const struct caps_host_record *r = h->record;
 	struct hvctl_wrap wrap;
 	unsigned n_features = 0, n_unsupported_host = 0;
-	char label[48];
 
 	printf("backend:       %s\n", caps_backend_to_string(r->backend));
 	printf("source:        %s\n", h->source);
@@ -363,25 +348,7 @@ static void print_human(const struct hvctl_host *h, enum caps_names names)
 		n_unsupported_host += caps_has(&h->model.raw, fi->id) && !caps_has(&r->features, fi->id);
 	}
 	printf("features:      %u supported\n", n_features);
-	for (int w = 0; w < NR_CAPS_WORDS; w++) {
-		bool any = false;
-
-		for (int bit = 0; bit < 32; bit++) {
-			int f = w * 32 + bit;
-			const char *name = caps_feature_name(f, names);
-
-			if (!name || !caps_has(&r->features, f))
-				continue;
-			if (!any) {
-				printf("  %-22s ", hvctl_word_label((enum caps_word)w, label, sizeof(label)));
-				hvctl_wrap_start(&wrap, stdout, 25, 25);
-				any = true;
-			}
-			hvctl_wrap_word(&wrap, name);
-		}
-		if (any)
-			hvctl_wrap_end(&wrap);
-	}
+	hvctl_print_features(&r->features, names);
 	printf("not supported: %u of the host CPU's features ('hvctl host features' says why)\n",
 	       n_unsupported_host);
 }

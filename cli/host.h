@@ -53,6 +53,3 @@ int hvctl_host_model_self(const struct hvctl_command *cmd, struct hvctl_host *h)
 
 /* Print the host record: a summary and the supported features, or JSON. */
 int hvctl_host_print(const struct hvctl_host *h, enum caps_names names, bool json);
-
-/* Parse --names; a usage error for anything but linux/qemu. */
-int hvctl_parse_names(const struct hvctl_command *cmd, const char *arg, enum caps_names *ret);

@@ -68,6 +68,17 @@ int hvctl_getopt_error(const struct hvctl_command *cmd, int opt, char **argv)
 	return hvctl_usage_error(cmd, "unknown option '%s'", arg);
 }
 
+int hvctl_parse_names(const struct hvctl_command *cmd, const char *arg, enum caps_names *ret)
+{
+	if (strcmp(arg, "linux") == 0)
+		*ret = CAPS_NAMES_LINUX;
+	else if (strcmp(arg, "qemu") == 0)
+		*ret = CAPS_NAMES_QEMU;
+	else
+		return hvctl_usage_error(cmd, "unknown name style '%s' (linux, qemu)", arg);
+	return 0;
+}
+
 static void group_usage(FILE *f, const char *group)
 {
 	fprintf(f, "Usage: hvctl %s SUBCOMMAND [ARGS...]\n\nSubcommands:\n", group);

@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 
+#include <libcaps/caps.h>
+
 /* Exit status: DESIGN.md §8. */
 #define HVCTL_EXIT_OK		0	/* success, accepted */
 #define HVCTL_EXIT_FAILURE	1	/* rejected, bad input, failed request */
@@ -35,6 +37,9 @@ int hvctl_usage_error(const struct hvctl_command *cmd, const char *fmt, ...)
 
 /* Print the full help of one command to f. */
 void hvctl_command_help(const struct hvctl_command *cmd, FILE *f);
+
+/* Parse --names; a usage error for anything but linux/qemu. */
+int hvctl_parse_names(const struct hvctl_command *cmd, const char *arg, enum caps_names *ret);
 
 /* Report a getopt_long() error for argv (opterr = 0 mode). */
 int hvctl_getopt_error(const struct hvctl_command *cmd, int opt, char **argv);

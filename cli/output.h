@@ -9,6 +9,8 @@
 #include <json-c/json.h>
 #include <libcaps/caps.h>
 
+#include <libcaps/dump.h>
+
 /* "CPUID 0x7.0 EBX" or "MSR 0x10a[31:0]". */
 const char *hvctl_word_label(enum caps_word word, char *buf, size_t size);
 
@@ -22,6 +24,19 @@ struct hvctl_wrap {
 void hvctl_wrap_start(struct hvctl_wrap *w, FILE *f, unsigned indent, unsigned col);
 void hvctl_wrap_word(struct hvctl_wrap *w, const char *word);
 void hvctl_wrap_end(struct hvctl_wrap *w);
+
+/* The words in CPUID order (function, index, register), MSR words last. */
+void hvctl_words_by_leaf(int ret[NR_CAPS_WORDS]);
+
+/* Print the named features of c, one wrapped line per word, in leaf order. */
+void hvctl_print_features(const struct caps *c, enum caps_names names);
+
+/*
+ * Report a failed caps_dump_read_file() of path for "hvctl GROUP NAME":
+ * with the line and column, or the offset, or the I/O error.  Returns
+ * HVCTL_EXIT_FAILURE.
+ */
+int hvctl_dump_error(const char *who, const char *path, int r, const struct caps_dump_error *err);
 
 /*
  * Print a JSON value pretty to stdout, with a final newline.  Returns 0 or

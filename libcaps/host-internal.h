@@ -35,5 +35,19 @@ int caps_host_sys_read_modules(const char *sys_module, struct caps_host_record *
 int caps_host_sys_parse_microcode(const char *text, size_t len, bool *ret_has,
 				  uint64_t *ret_value);
 
+/*
+ * The first CPU's block of /proc/cpuinfo (up to 64 KiB, ending at the
+ * first blank line) in a malloc()ed buffer.  -errno from open/read.
+ */
+int caps_cpuinfo_read(char **ret_buf, size_t *ret_len);
+
+/*
+ * The value of the first "key<blanks>: value" line of the first CPU's
+ * block in /proc/cpuinfo text: a pointer into text and its length.
+ * -ENOENT when the block has no such line.
+ */
+int caps_cpuinfo_field(const char *text, size_t len, const char *key,
+		       const char **ret_value, size_t *ret_len);
+
 /* Read /proc/cpuinfo, uname(2): fill r->has_microcode, r->microcode and r->kernel_release. */
 int caps_host_sys_read_system(struct caps_host_record *r, struct caps_probe_error *err);

@@ -9,8 +9,10 @@
 
 #include <libcaps/host.h>
 
-/* Copy the value of the first "key<blanks>: value" line into dst. */
-static int field_copy(const char *text, size_t len, const char *key, char *dst, size_t size)
+#include "host-internal.h"
+
+int caps_cpuinfo_field(const char *text, size_t len, const char *key,
+		       const char **ret_value, size_t *ret_len)
 {
 	size_t klen = strlen(key);
 	const char *end = text + len;
@@ -21,26 +23,80 @@ static int field_copy(const char *text, size_t len, const char *key, char *dst, 
 
 		if (!eol)
 			eol = end;
+		/* A blank line ends the first CPU's block. */
+		if (eol == line)
+			break;
 		if ((size_t)(eol - line) > klen && memcmp(line, key, klen) == 0) {
 			while (p < eol && (*p == ' ' || *p == '\t'))
 				p++;
 			if (p < eol && *p == ':') {
-				size_t n;
-
 				p++;
 				while (p < eol && *p == ' ')
 					p++;
-				n = (size_t)(eol - p);
-				if (n >= size)
-					return -E2BIG;
-				memcpy(dst, p, n);
-				dst[n] = '\0';
+				*ret_value = p;
+				*ret_len = (size_t)(eol - p);
 				return 0;
 			}
 		}
 		line = eol + 1;
 	}
 	return -ENOENT;
+}
+
+int caps_cpuinfo_read(char **ret_buf, size_t *ret_len)
+{
+	/* The first CPU's block is all anyone here needs; cap the read there. */
+	enum { CPUINFO_MAX = 64 * 1024 };
+	char *buf = malloc(CPUINFO_MAX);
+	size_t len = 0;
+	int fd, r = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	fd = open("/proc/cpuinfo", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		free(buf);
+		return r;
+	}
+	while (len < CPUINFO_MAX) {
+		ssize_t n = read(fd, buf + len, CPUINFO_MAX - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (memmem(buf, len, "\n\n", 2))
+			break;
+	}
+	close(fd);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+static int field_copy(const char *text, size_t len, const char *key, char *dst, size_t size)
+{
+	const char *v;
+	size_t n;
+	int r = caps_cpuinfo_field(text, len, key, &v, &n);
+
+	if (r < 0)
+		return r;
+	if (n >= size)
+		return -E2BIG;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+	return 0;
 }
 
 int caps_kernel_flags_parse(const char *text, size_t len, struct caps_kernel_flags *ret)
@@ -61,33 +117,12 @@ int caps_kernel_flags_parse(const char *text, size_t len, struct caps_kernel_fla
 
 int caps_kernel_flags_read(struct caps_kernel_flags *ret)
 {
-	/* The first CPU's block is all we need; cap the read there. */
-	enum { CPUINFO_MAX = 64 * 1024 };
-	char *buf = malloc(CPUINFO_MAX);
-	size_t len = 0;
-	int fd, r;
+	char *buf;
+	size_t len;
+	int r = caps_cpuinfo_read(&buf, &len);
 
-	if (!buf)
-		return -ENOMEM;
-	fd = open("/proc/cpuinfo", O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		free(buf);
+	if (r < 0)
 		return r;
-	}
-	while (len < CPUINFO_MAX) {
-		ssize_t n = read(fd, buf + len, CPUINFO_MAX - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		/* A blank line ends the first CPU's block. */
-		if (memmem(buf, len, "\n\n", 2))
-			break;
-	}
-	close(fd);
 	r = caps_kernel_flags_parse(buf, len, ret);
 	free(buf);
 	return r;

@@ -290,60 +290,39 @@ static bool hex_digit(char c, unsigned *ret)
 int caps_host_sys_parse_microcode(const char *text, size_t len, bool *ret_has,
 				  uint64_t *ret_value)
 {
-	static const char key[] = "microcode";
-	const size_t klen = sizeof(key) - 1;
-	const char *end = text + len;
+	const char *p, *eol;
+	size_t n;
+	uint64_t v = 0;
+	unsigned digits = 0, d;
 
-	for (const char *line = text; line < end;) {
-		const char *eol = memchr(line, '\n', (size_t)(end - line));
-		const char *p = line + klen;
-
-		if (!eol)
-			eol = end;
-		/* A blank line ends the first CPU's block. */
-		if (eol == line)
-			break;
-		if ((size_t)(eol - line) > klen && memcmp(line, key, klen) == 0) {
-			uint64_t v = 0;
-			unsigned digits = 0, d;
-
-			while (p < eol && (*p == ' ' || *p == '\t'))
-				p++;
-			if (p < eol && *p == ':') {
-				p++;
-				while (p < eol && *p == ' ')
-					p++;
-				if (eol - p >= 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-					p += 2;
-				for (; p < eol && hex_digit(*p, &d); p++, digits++) {
-					if (digits == 16)
-						return -EINVAL;
-					v = v << 4 | d;
-				}
-				while (p < eol && (*p == ' ' || *p == '\t'))
-					p++;
-				if (digits == 0 || p != eol)
-					return -EINVAL;
-				*ret_has = true;
-				*ret_value = v;
-				return 0;
-			}
-		}
-		line = eol + 1;
+	if (caps_cpuinfo_field(text, len, "microcode", &p, &n) < 0) {
+		*ret_has = false;
+		*ret_value = 0;
+		return 0;
 	}
-	*ret_has = false;
-	*ret_value = 0;
+	eol = p + n;
+	if (eol - p >= 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		p += 2;
+	for (; p < eol && hex_digit(*p, &d); p++, digits++) {
+		if (digits == 16)
+			return -EINVAL;
+		v = v << 4 | d;
+	}
+	while (p < eol && (*p == ' ' || *p == '\t'))
+		p++;
+	if (digits == 0 || p != eol)
+		return -EINVAL;
+	*ret_has = true;
+	*ret_value = v;
 	return 0;
 }
 
 int caps_host_sys_read_system(struct caps_host_record *r, struct caps_probe_error *err)
 {
-	/* The first CPU's block is all we need; cap the read there. */
-	enum { CPUINFO_MAX = 64 * 1024 };
 	struct utsname u;
 	char *buf;
-	size_t len = 0;
-	int fd, ret;
+	size_t len;
+	int ret;
 
 	if (uname(&u) < 0)
 		return caps_probe_error_set(err, -errno, "uname: %s", strerror(errno));
@@ -353,34 +332,9 @@ int caps_host_sys_read_system(struct caps_host_record *r, struct caps_probe_erro
 					    "uname: kernel release longer than %zu bytes",
 					    sizeof(r->kernel_release) - 1);
 
-	buf = malloc(CPUINFO_MAX);
-	if (!buf)
-		return caps_probe_error_set(err, -ENOMEM, "/proc/cpuinfo: %s", strerror(ENOMEM));
-	fd = open("/proc/cpuinfo", O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = caps_probe_error_set(err, -errno, "/proc/cpuinfo: %s", strerror(errno));
-		free(buf);
-		return ret;
-	}
-	while (len < CPUINFO_MAX) {
-		ssize_t n = read(fd, buf + len, CPUINFO_MAX - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = caps_probe_error_set(err, -errno, "/proc/cpuinfo: %s",
-						   strerror(errno));
-			close(fd);
-			free(buf);
-			return ret;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (memmem(buf, len, "\n\n", 2))
-			break;
-	}
-	close(fd);
+	ret = caps_cpuinfo_read(&buf, &len);
+	if (ret < 0)
+		return caps_probe_error_set(err, ret, "/proc/cpuinfo: %s", strerror(-ret));
 	ret = caps_host_sys_parse_microcode(buf, len, &r->has_microcode, &r->microcode);
 	free(buf);
 	if (ret < 0)
