@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libcaps/json-check.h>
+
 #include "dump-internal.h"
 
 #define JSON_DUMP_FORMAT "hvcap-cpu-dump"
@@ -34,13 +36,6 @@
  * deeper is refused while parsing, before it costs stack or memory.
  */
 #define JSON_MAX_DEPTH 4
-
-/* Every key of the format, for the duplicate-key scan. */
-static const char *const json_keys[] = {
-	"format", "version", "comment", "cpuid", "msrs",
-	"function", "index", "flags", "eax", "ebx", "ecx", "edx", "value",
-};
-#define JSON_NKEYS (sizeof(json_keys) / sizeof(json_keys[0]))
 
 /* One 32-bit integer member of a "cpuid" entry. */
 struct json_u32_field {
@@ -83,159 +78,21 @@ static int json_error_at(struct caps_dump_error *err, const char *buf, size_t at
 
 /*
  * json-c keeps the last of duplicate keys without a word, and takes
- * single-quoted strings even in strict mode.  This scan runs over text
- * json-c has already accepted, so only strings and brackets need care:
- * it refuses single quotes and a key of the format that appears twice
- * in one object (other keys are refused as unknown later anyway).
+ * single-quoted strings and keys with "\u0000" even in strict mode:
+ * refuse them, at their line and column.
  */
-struct json_scan_level {
-	bool is_object;
-	bool expect_key;
-	uint32_t seen;		/* bit i: json_keys[i] seen in this object */
-	int key;		/* json_keys index of the current member, or -1 */
-	size_t index;		/* current element of an array */
-};
-
-/*
- * Decode a key, escapes included, into out: 1 if it fits (it may be one
- * of ours), 0 if not, -EINVAL if it holds a NUL, which json-c would take
- * as the key's end ("eax\u0000x" would silently be "eax").  json-c has
- * accepted the string, so its escapes are well-formed.
- */
-static int decode_key(const char *s, size_t len, char *out, size_t size)
+static int json_check(const char *buf, size_t start, size_t end, struct caps_dump_error *err)
 {
-	bool fits = true;
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == '\\' && i + 1 < len && s[i + 1] == 'u' && len - i >= 6) {
-			unsigned v = 0;
-
-			for (int k = 2; k < 6; k++) {
-				char h = s[i + k];
-
-				v <<= 4;
-				if (h >= '0' && h <= '9')
-					v |= (unsigned)(h - '0');
-				else if (h >= 'a' && h <= 'f')
-					v |= (unsigned)(h - 'a' + 10);
-				else if (h >= 'A' && h <= 'F')
-					v |= (unsigned)(h - 'A' + 10);
-			}
-			if (v == 0)
-				return -EINVAL;
-			/* Our keys are ASCII: anything else only needs to differ. */
-			c = v < 0x80 ? (char)v : '?';
-			i += 5;
-		} else if (c == '\\') {
-			/* \" \\ \/ \b \f \n \r \t: never part of our keys. */
-			c = '?';
-			i++;
-		}
-		if (n + 1 < size)
-			out[n++] = c;
-		else
-			fits = false;
-	}
-	out[n] = '\0';
-	return fits;
-}
-
-static void scan_path(const struct json_scan_level *levels, size_t depth, char *buf, size_t size)
-{
-	size_t n = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i + 1 < depth && n < size; i++) {
-		if (levels[i].is_object)
-			n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? "." : "",
-					      levels[i].key >= 0 ? json_keys[levels[i].key] : "?");
-		else
-			n += (size_t)snprintf(buf + n, size - n, "[%zu]", levels[i].index);
-	}
-	if (n == 0)
-		snprintf(buf, size, "(top level)");
-}
-
-static int json_scan(const char *buf, size_t start, size_t len, struct caps_dump_error *err)
-{
-	struct json_scan_level levels[JSON_MAX_DEPTH + 1];
-	size_t depth = 0;
+	struct caps_json_check_error cerr;
+	char msg[sizeof(cerr.path) + sizeof(cerr.message) + 16];
 	int r;
 
-	for (size_t i = start; i < len; i++) {
-		struct json_scan_level *top = depth ? &levels[depth - 1] : NULL;
-		char c = buf[i];
-
-		switch (c) {
-		case '{':
-		case '[':
-			if (depth == sizeof(levels) / sizeof(levels[0]))
-				return json_error_at(err, buf, i, "nesting too deep");
-			levels[depth++] = (struct json_scan_level) {
-				.is_object = c == '{', .expect_key = c == '{', .key = -1,
-			};
-			break;
-		case '}':
-		case ']':
-			if (depth)
-				depth--;
-			break;
-		case ',':
-			if (top && top->is_object)
-				top->expect_key = true;
-			else if (top)
-				top->index++;
-			break;
-		case ':':
-			if (top)
-				top->expect_key = false;
-			break;
-		case '\'':
-			return json_error_at(err, buf, i, "single-quoted strings are not JSON");
-		case '"': {
-			size_t first = ++i;
-			char key[16], path[96];
-
-			while (i < len && buf[i] != '"')
-				i += buf[i] == '\\' ? 2 : 1;
-			if (i >= len)
-				return json_error_at(err, buf, first - 1, "unterminated string");
-			if (!top || !top->is_object || !top->expect_key)
-				break;
-			top->key = -1;
-			r = decode_key(buf + first, i - first, key, sizeof(key));
-			if (r < 0) {
-				char msg[160];
-
-				scan_path(levels, depth, path, sizeof(path));
-				snprintf(msg, sizeof(msg), "%s: key with a NUL character", path);
-				return json_error_at(err, buf, first - 1, msg);
-			}
-			if (r == 0)
-				break;
-			for (size_t k = 0; k < JSON_NKEYS; k++) {
-				if (strcmp(key, json_keys[k]) != 0)
-					continue;
-				top->key = (int)k;
-				if (top->seen & (1u << k)) {
-					char msg[160];
-
-					scan_path(levels, depth, path, sizeof(path));
-					snprintf(msg, sizeof(msg), "%s: duplicate key \"%s\"", path, key);
-					return json_error_at(err, buf, first - 1, msg);
-				}
-				top->seen |= 1u << k;
-			}
-			break;
-		}
-		default:
-			break;
-		}
-	}
-	return 0;
+	r = caps_json_check(buf + start, end - start, JSON_MAX_DEPTH, &cerr);
+	if (r >= 0 || r == -ENOMEM)
+		return r;
+	snprintf(msg, sizeof(msg), "%s: %s", cerr.path[0] ? cerr.path : "(top level)", cerr.message);
+	json_error_at(err, buf, start + cerr.offset, msg);
+	return r;
 }
 
 /* The decoder's state: the dump being built, and where errors go. */
@@ -518,7 +375,7 @@ int caps_dump_parse_json(const char *buf, size_t len, struct caps_dump *ret,
 			return json_error_at(err, buf, i, "trailing data after the JSON object");
 		}
 	}
-	r = json_scan(buf, start, end, err);
+	r = json_check(buf, start, end, err);
 	if (r < 0) {
 		json_object_put(top);
 		return r;

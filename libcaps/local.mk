@@ -9,6 +9,8 @@ libcaps_libcaps_la_SOURCES = \
 	include/libcaps/cpuid.h \
 	include/libcaps/dump.h \
 	include/libcaps/host.h \
+	include/libcaps/json-check.h \
+	include/libcaps/policy.h \
 	include/libcaps/words-cpuid.def \
 	include/libcaps/words-msr.def \
 	include/libcaps/features-basic.def \
@@ -21,9 +23,11 @@ libcaps_libcaps_la_SOURCES = \
 	libcaps/dump-libvirt.c \
 	libcaps/dump-cpuid-r.c \
 	libcaps/dump-json.c \
+	libcaps/json-check.c \
 	libcaps/host-cpuid.c \
 	libcaps/host-kernel.c \
 	libcaps/host-record.c \
+	libcaps/policy.c \
 	libcaps/host-probe.c \
 	libcaps/host-sys.c \
 	libcaps/host-internal.h \

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * vCPU feature policies and their evaluations (DESIGN.md §4), as plain
+ * data: proto/ reads and writes them as JSON, hvcore evaluates them.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libcaps/caps.h>
+#include <libcaps/cpuid.h>
+
+/* Limits of a policy document (each has a test at the limit and one past it). */
+#define CAPS_POLICY_NAME_MAX		64	/* bytes of "name" */
+#define CAPS_POLICY_FEATURE_NAME_MAX	64	/* bytes of a feature name */
+#define CAPS_POLICY_MAX_FEATURES	512	/* more than every catalog spelling a policy needs */
+#define CAPS_POLICY_MAX_VCPUS		4096	/* KVM_MAX_VCPUS on x86 */
+
+enum caps_policy_base {
+	CAPS_POLICY_BASE_NONE,		/* only what "features" asks */
+	CAPS_POLICY_BASE_HOST,		/* every KVM-supported feature */
+	CAPS_POLICY_BASE_X86_64_V1,	/* psABI levels */
+	CAPS_POLICY_BASE_X86_64_V2,
+	CAPS_POLICY_BASE_X86_64_V3,
+	CAPS_POLICY_BASE_X86_64_V4,
+};
+
+/* libvirt's feature policies. */
+enum caps_feature_policy {
+	CAPS_POLICY_FORCE,	/* set even if unsupported; warn */
+	CAPS_POLICY_REQUIRE,	/* reject unless supported */
+	CAPS_POLICY_OPTIONAL,	/* set iff supported */
+	CAPS_POLICY_DISABLE,	/* never set */
+	CAPS_POLICY_FORBID,	/* reject if the host supports it */
+};
+
+enum caps_policy_apic {
+	CAPS_POLICY_APIC_XAPIC,		/* the default: the guest stays in xAPIC mode */
+	CAPS_POLICY_APIC_X2APIC,	/* the guest switches to x2APIC */
+};
+
+struct caps_policy_feature {
+	char name[CAPS_POLICY_FEATURE_NAME_MAX + 1];	/* as written */
+	int feature;				/* catalog id, or -ENOENT if unknown */
+	enum caps_feature_policy policy;
+};
+
+struct caps_policy {
+	char name[CAPS_POLICY_NAME_MAX + 1];		/* "" if absent */
+	bool has_vendor;
+	char vendor[13];			/* "GenuineIntel" or "AuthenticAMD" */
+	enum caps_policy_base base;		/* default none */
+	size_t n_features;
+	struct caps_policy_feature features[CAPS_POLICY_MAX_FEATURES];
+	uint32_t vcpus;				/* default 1 */
+	enum caps_policy_apic apic;		/* default xapic */
+	int phys_bits;				/* 0: the host's */
+	bool migratable;			/* default true */
+};
+
+const char *caps_policy_base_to_string(enum caps_policy_base b);
+int caps_policy_base_from_string(const char *s, enum caps_policy_base *ret);
+const char *caps_feature_policy_to_string(enum caps_feature_policy p);
+int caps_feature_policy_from_string(const char *s, enum caps_feature_policy *ret);
+
+/* Fill p with the defaults above. */
+void caps_policy_init(struct caps_policy *p);
+
+/*
+ * The result of evaluating a policy against a host.  Strings are
+ * filled by hvcore and printed as they are by proto/ and hvctl.
+ */
+#define CAPS_EVAL_MAX_PROBLEMS	256
+#define CAPS_EVAL_MAX_WARNINGS	256
+#define CAPS_EVAL_TEXT_MAX	256
+#define CAPS_EVAL_WORD_MAX	48
+#define CAPS_EVAL_MAX_INHIBITS	16
+
+/* Where a feature lives, for problems that name one. */
+struct caps_eval_location {
+	bool valid;
+	bool msr;			/* an MSR feature: index is the MSR */
+	uint32_t function;		/* CPUID function, or the MSR index */
+	uint32_t index;
+	enum caps_reg reg;
+	uint8_t bit;			/* bit in the register (0..63 for MSRs) */
+};
+
+struct caps_eval_problem {
+	char feature[CAPS_POLICY_FEATURE_NAME_MAX + 1];	/* the name in the chosen spelling */
+	bool has_policy;
+	enum caps_feature_policy policy;
+	char reason[CAPS_EVAL_WORD_MAX];	/* unknown_feature, not_supported_by_kvm, ... */
+	char rule[CAPS_EVAL_WORD_MAX];		/* e.g. kvm_older_than_7.0, or "" */
+	char detail[CAPS_EVAL_TEXT_MAX];	/* one sentence */
+	struct caps_eval_location where;
+};
+
+struct caps_eval_warning {
+	char feature[CAPS_POLICY_FEATURE_NAME_MAX + 1];	/* "" when not about one feature */
+	char reason[CAPS_EVAL_WORD_MAX];	/* forced_unsupported, virtualization_hole, ... */
+	char detail[CAPS_EVAL_TEXT_MAX];
+};
+
+enum caps_eval_memslot {
+	CAPS_EVAL_MEMSLOT_ENABLED,		/* the APIC access page stays mapped */
+	CAPS_EVAL_MEMSLOT_INHIBITED_WHEN_X2APIC,	/* deleted for good once a vCPU uses x2APIC */
+	CAPS_EVAL_MEMSLOT_NOT_USED,		/* no APIC virtualization: no memslot */
+};
+
+const char *caps_eval_memslot_to_string(enum caps_eval_memslot m);
+
+struct caps_evaluation {
+	bool accepted;
+	size_t n_problems;
+	struct caps_eval_problem problems[CAPS_EVAL_MAX_PROBLEMS];
+	size_t n_warnings;
+	struct caps_eval_warning warnings[CAPS_EVAL_MAX_WARNINGS];
+
+	/* What the guest gets. */
+	struct caps guest_features;		/* the vCPU's cpu_caps */
+	struct caps_cpuid guest_cpuid;		/* for KVM_SET_CPUID2 */
+	int guest_phys_bits;
+
+	/* What KVM derives. */
+	bool erap_allow_larger_rap;
+	bool erap_clear_rap;
+	enum caps_eval_memslot apic_access_memslot;
+	size_t n_apicv_inhibits;
+	char apicv_inhibits[CAPS_EVAL_MAX_INHIBITS][32];
+	bool cr3_lam_u48;
+	bool cr3_lam_u57;
+	bool snp_safe_control_pages;
+};
