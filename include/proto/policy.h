@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * vCPU feature policies (DESIGN.md §4) and their evaluations as JSON:
+ * the documents hvctl reads and the replies it and the daemon write.
+ */
+
+#include <stddef.h>
+
+#include <libcaps/caps.h>
+#include <libcaps/policy.h>
+#include <proto/json-decode.h>
+
+struct json_object;
+
+/* A policy document, whole; far above any real one (512 features take 20 KiB). */
+#define PROTO_POLICY_MAX_BYTES	(1024 * 1024)
+
+/*
+ * Containers a policy may nest: the document and "features" need two;
+ * the third lets a container where a string or number belongs read as a
+ * type error at its path rather than as a syntax error.
+ */
+#define PROTO_POLICY_MAX_DEPTH	3
+
+/*
+ * Parse a policy document of len bytes (no NUL-termination needed):
+ *
+ *   {"name": "web-tier", "vendor": "AuthenticAMD", "base": "none",
+ *    "features": {"avx2": "require", "lam": "forbid"}, "vcpus": 8,
+ *    "apic": "x2apic", "phys_bits": 48, "migratable": true}
+ *
+ * Every key is optional; absent ones keep caps_policy_init()'s defaults.
+ * name: 1..CAPS_POLICY_NAME_MAX bytes of [A-Za-z0-9._-]; vendor:
+ * "GenuineIntel" or "AuthenticAMD" ("intel" and "amd" are stored as
+ * those); base, features' policies, apic: the names of their enums;
+ * vcpus: 1..CAPS_POLICY_MAX_VCPUS; phys_bits: 0 (the host's) or 32..52;
+ * migratable: a boolean.  A feature name is 1..CAPS_POLICY_FEATURE_NAME_MAX
+ * bytes of [A-Za-z0-9._-], kept as written; one the catalog does not know
+ * is stored with feature = -ENOENT for the evaluation to report, but two
+ * spellings of one feature ("sse4.1", "sse4_1") are an error.
+ *
+ * Returns 0 and fills *ret; -EINVAL for anything malformed, -E2BIG for
+ * a document over PROTO_POLICY_MAX_BYTES or more than
+ * CAPS_POLICY_MAX_FEATURES features, -ENOMEM.  On failure *ret is
+ * untouched and err (if not NULL) names the JSON path and the problem.
+ */
+int proto_policy_parse(const char *buf, size_t len, struct caps_policy *ret,
+		       struct proto_error *err);
+
+/*
+ * Read and parse a policy file ("-" = standard input), refusing more than
+ * PROTO_POLICY_MAX_BYTES (-E2BIG).  I/O errors return -errno with the
+ * file name and strerror() in err->message.
+ */
+int proto_policy_read_file(const char *path, struct caps_policy *ret, struct proto_error *err);
+
+/*
+ * A policy as a JSON object (a new reference) in the documented key
+ * order; keys at their defaults are written too, except an empty name
+ * and an absent vendor.  proto_policy_parse() of its text gives back p.
+ * NULL with errno ENOMEM, or EINVAL for a policy no parse could return
+ * (an enum out of range, a feature name that does not fit the syntax).
+ */
+struct json_object *proto_policy_to_json(const struct caps_policy *p);
+
+/*
+ * An evaluation as the JSON object of `hvctl policy check --json` and
+ * io.hvcap.Policy.Validate (a new reference):
+ *
+ *   {"verdict": "accepted" | "rejected",
+ *    "problems": [{"feature", "policy"?, "reason", "rule"?, "detail",
+ *                  "function", "index", "register", "bit"     (CPUID)
+ *                  | "msr", "bit"                             (MSR)}],
+ *    "warnings": [{"feature", "reason", "detail"}],
+ *    "guest": {"features": [names], "cpuid": [{"function", "index", "flags",
+ *              "eax", "ebx", "ecx", "edx"}], "phys_bits"},
+ *    "controls": {"erap_ctl": {"allow_larger_rap", "clear_rap"},
+ *                 "apic_access_memslot", "apicv_inhibits": [names],
+ *                 "cr3_lam_bits": ["lam_u48", "lam_u57"],
+ *                 "snp_safe_control_pages"}}
+ *
+ * "policy" is left out when the problem has none, "rule" when empty, the
+ * location when it is not valid; a warning about no one feature has
+ * "feature": "".  Guest features are written in the names style (unnamed
+ * bits only appear in "cpuid").
+ * NULL with errno ENOMEM.
+ */
+struct json_object *proto_evaluation_to_json(const struct caps_evaluation *ev,
+					     enum caps_names names);

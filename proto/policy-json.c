@@ -1,0 +1,562 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Policy documents in, policies and evaluations out (proto/policy.h).
+ * The field table below is the policy format; the only checks outside
+ * it are the ones that span members: feature names against the catalog,
+ * and two spellings of one feature.
+ */
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libcaps/cpuid.h>
+#include <proto/policy.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* phys_bits other than 0: what x86-64 architecturally allows a guest. */
+#define POLICY_PHYS_BITS_MIN	32
+#define POLICY_PHYS_BITS_MAX	52
+
+_Static_assert(sizeof(enum caps_policy_base) == sizeof(int), "ENUM fields are int-sized");
+_Static_assert(sizeof(enum caps_feature_policy) == sizeof(int), "ENUM fields are int-sized");
+_Static_assert(sizeof(enum caps_policy_apic) == sizeof(int), "ENUM fields are int-sized");
+
+/* The charset of policy and feature names. */
+static bool is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
+static bool name_is_valid(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!is_name_char(s[i]))
+			return false;
+	return true;
+}
+
+#define NAME_CHARSET "1 or more of the characters A-Z, a-z, 0-9, '.', '_' and '-'"
+
+static const char *base_name(int v)
+{
+	return caps_policy_base_to_string((enum caps_policy_base)v);
+}
+
+static const char *feature_policy_name(int v)
+{
+	return caps_feature_policy_to_string((enum caps_feature_policy)v);
+}
+
+static const char *const apic_names[] = {
+	[CAPS_POLICY_APIC_XAPIC] = "xapic",
+	[CAPS_POLICY_APIC_X2APIC] = "x2apic",
+};
+
+static const char *apic_name(int v)
+{
+	return v >= 0 && (size_t)v < ARRAY_SIZE(apic_names) ? apic_names[v] : NULL;
+}
+
+/* Accepted spellings of a vendor, and the CPUID vendor string each means. */
+static const struct {
+	const char *name;
+	const char *vendor;
+} vendor_names[] = {
+	{ "GenuineIntel", "GenuineIntel" },
+	{ "AuthenticAMD", "AuthenticAMD" },
+	{ "intel", "GenuineIntel" },
+	{ "amd", "AuthenticAMD" },
+};
+
+static int decode_vendor(const struct proto_field *f, struct json_object *v, void *base,
+			 const char *path, struct proto_error *err)
+{
+	static const char expected[] = "expected \"GenuineIntel\", \"AuthenticAMD\", \"intel\" or \"amd\"";
+	struct caps_policy *p = base;
+	char shown[PROTO_SHOWN_SIZE];
+	const char *s;
+	size_t n;
+
+	if (!json_object_is_type(v, json_type_string))
+		return proto_error_set(err, path, "%s, got %s", expected, proto_json_type_desc(v));
+	s = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	for (size_t i = 0; i < ARRAY_SIZE(vendor_names); i++) {
+		if (strlen(vendor_names[i].name) == n && memcmp(vendor_names[i].name, s, n) == 0) {
+			_Static_assert(sizeof(p->vendor) == sizeof("GenuineIntel"), "vendor holds 12 bytes");
+			memcpy(p->vendor, vendor_names[i].vendor, sizeof(p->vendor));
+			p->has_vendor = true;
+			return 0;
+		}
+	}
+	return proto_error_set(err, path, "%s, got \"%s\"", expected,
+			       proto_json_show(shown, sizeof(shown), s, n));
+}
+
+static int decode_phys_bits(const struct proto_field *f, struct json_object *v, void *base,
+			    const char *path, struct proto_error *err)
+{
+	struct caps_policy *p = base;
+	int64_t bits;
+	int r;
+
+	r = proto_json_get_int(v, 0, POLICY_PHYS_BITS_MAX, path, &bits, err);
+	if (r < 0)
+		return r;
+	if (bits != 0 && bits < POLICY_PHYS_BITS_MIN)
+		return proto_error_set(err, path, "expected 0 (the host's) or %d..%d, got %d",
+				       POLICY_PHYS_BITS_MIN, POLICY_PHYS_BITS_MAX, (int)bits);
+	p->phys_bits = (int)bits;
+	return 0;
+}
+
+static const struct proto_field feature_policy_field = {
+	.name = "policy",
+	.type = PROTO_FIELD_ENUM,
+	PROTO_MEMBER(struct caps_policy_feature, policy),
+	.enum_name = feature_policy_name,
+};
+
+static const struct proto_field policy_fields[] = {
+	{
+		.name = "name",
+		.type = PROTO_FIELD_STRING,
+		PROTO_MEMBER(struct caps_policy, name),
+		.valid = name_is_valid,
+		.valid_desc = NAME_CHARSET,
+	}, {
+		.name = "vendor",
+		.type = PROTO_FIELD_CUSTOM,
+		PROTO_MEMBER(struct caps_policy, vendor),
+		.decode = decode_vendor,
+	}, {
+		.name = "base",
+		.type = PROTO_FIELD_ENUM,
+		PROTO_MEMBER(struct caps_policy, base),
+		.enum_name = base_name,
+	}, {
+		.name = "features",
+		.type = PROTO_FIELD_MAP,
+		.offset = offsetof(struct caps_policy, features),
+		.element = &feature_policy_field,
+		.element_size = sizeof(struct caps_policy_feature),
+		.max_count = CAPS_POLICY_MAX_FEATURES,
+		.count_offset = offsetof(struct caps_policy, n_features),
+		.key_offset = offsetof(struct caps_policy_feature, name),
+		.key_size = sizeof(((struct caps_policy_feature *)0)->name),
+		.valid = name_is_valid,
+		.valid_desc = NAME_CHARSET,
+	}, {
+		.name = "vcpus",
+		.type = PROTO_FIELD_INT,
+		PROTO_MEMBER(struct caps_policy, vcpus),
+		.min = 1,
+		.max = CAPS_POLICY_MAX_VCPUS,
+	}, {
+		.name = "apic",
+		.type = PROTO_FIELD_ENUM,
+		PROTO_MEMBER(struct caps_policy, apic),
+		.enum_name = apic_name,
+	}, {
+		.name = "phys_bits",
+		.type = PROTO_FIELD_CUSTOM,
+		PROTO_MEMBER(struct caps_policy, phys_bits),
+		.decode = decode_phys_bits,
+	}, {
+		.name = "migratable",
+		.type = PROTO_FIELD_BOOL,
+		PROTO_MEMBER(struct caps_policy, migratable),
+	},
+	{ .name = NULL },
+};
+
+/* Whether two names are one to caps_feature_lookup(): case, '-', '.' and '_' folded. */
+static bool feature_names_match(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		char ca = *a == '-' || *a == '.' ? '_' : (*a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a);
+		char cb = *b == '-' || *b == '.' ? '_' : (*b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b);
+
+		if (ca != cb)
+			return false;
+		if (!ca)
+			return true;
+	}
+}
+
+/*
+ * Resolve the feature names, refusing a feature named twice: by two
+ * aliases of one catalog entry, or by two spellings of one unknown name.
+ */
+static int resolve_features(struct caps_policy *p, struct proto_error *err)
+{
+	struct caps seen;
+	char path[sizeof(err->path)];
+
+	caps_zero(&seen);
+	for (size_t i = 0; i < p->n_features; i++) {
+		struct caps_policy_feature *pf = &p->features[i];
+		int id = caps_feature_lookup(pf->name);
+
+		if (id < 0 && id != -ENOENT) {
+			proto_json_path_key(path, sizeof(path), "features", pf->name);
+			return proto_error_set(err, path, "not a feature name");
+		}
+		pf->feature = id;
+		if (id >= 0 && !caps_has(&seen, id)) {
+			caps_set(&seen, id);
+			continue;
+		}
+		for (size_t j = 0; j < i; j++) {
+			const struct caps_policy_feature *prev = &p->features[j];
+
+			if (id >= 0 ? prev->feature == id
+				    : prev->feature == -ENOENT && feature_names_match(prev->name, pf->name)) {
+				proto_json_path_key(path, sizeof(path), "features", pf->name);
+				return proto_error_set(err, path,
+						       "\"%s\" and \"%s\" name the same feature",
+						       prev->name, pf->name);
+			}
+		}
+	}
+	return 0;
+}
+
+int proto_policy_parse(const char *buf, size_t len, struct caps_policy *ret,
+		       struct proto_error *err)
+{
+	struct caps_policy *p;
+	struct json_object *top;
+	int r;
+
+	if (len > PROTO_POLICY_MAX_BYTES) {
+		proto_error_set(err, "", "policy is larger than %d bytes", PROTO_POLICY_MAX_BYTES);
+		return -E2BIG;
+	}
+	/* RFC 8259 lets a reader ignore a byte order mark; json-c would not. */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		buf += 3;
+		len -= 3;
+	}
+	r = proto_json_parse(buf, len, PROTO_POLICY_MAX_DEPTH, &top, err);
+	if (r < 0)
+		return r;
+
+	/* 33 KiB: not for the stack of a daemon's callback. */
+	p = malloc(sizeof(*p));
+	if (!p) {
+		json_object_put(top);
+		return -ENOMEM;
+	}
+	caps_policy_init(p);
+	r = proto_json_decode_object(policy_fields, top, p, "", err);
+	json_object_put(top);
+	if (r == 0)
+		r = resolve_features(p, err);
+	if (r == 0)
+		*ret = *p;
+	free(p);
+	return r;
+}
+
+int proto_policy_read_file(const char *path, struct caps_policy *ret, struct proto_error *err)
+{
+	size_t len = 0;
+	char *buf;
+	int fd, r;
+
+	if (!path)
+		return -EINVAL;
+	if (strcmp(path, "-") == 0) {
+		fd = STDIN_FILENO;
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			r = -errno;
+			proto_error_set(err, "", "%s: %s", path, strerror(-r));
+			return r;
+		}
+	}
+
+	/* One byte more than allowed, to tell "at the limit" from "over it". */
+	buf = malloc(PROTO_POLICY_MAX_BYTES + 1);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, PROTO_POLICY_MAX_BYTES + 1 - len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			proto_error_set(err, "", "%s: %s", path, strerror(-r));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > PROTO_POLICY_MAX_BYTES) {
+			proto_error_set(err, "", "%s: larger than %d bytes", path, PROTO_POLICY_MAX_BYTES);
+			r = -E2BIG;
+			goto out;
+		}
+	}
+	r = proto_policy_parse(buf, len, ret, err);
+out:
+	free(buf);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return r;
+}
+
+/* ---- writers ----------------------------------------------------------- */
+
+/* Add key: val to obj, consuming val; false if either is missing. */
+static bool add(struct json_object *obj, const char *key, struct json_object *val)
+{
+	if (!val)
+		return false;
+	if (json_object_object_add(obj, key, val) < 0) {
+		json_object_put(val);
+		return false;
+	}
+	return true;
+}
+
+/* Append val to arr, consuming it; false if either is missing. */
+static bool append(struct json_object *arr, struct json_object *val)
+{
+	if (!val)
+		return false;
+	if (json_object_array_add(arr, val) < 0) {
+		json_object_put(val);
+		return false;
+	}
+	return true;
+}
+
+/* A C string of at most size bytes (a fixed array that may lack its NUL). */
+static struct json_object *new_string_n(const char *s, size_t size)
+{
+	return json_object_new_string_len(s, (int)strnlen(s, size));
+}
+
+#define new_string_member(s) new_string_n((s), sizeof(s))
+
+/* add(), or when ok is already false just drop val: val is consumed either way. */
+static bool add_if(bool ok, struct json_object *obj, const char *key, struct json_object *val)
+{
+	if (ok)
+		return add(obj, key, val);
+	json_object_put(val);
+	return false;
+}
+
+/* Return obj, or drop it and fail with ENOMEM. */
+static struct json_object *finish(struct json_object *obj, bool ok)
+{
+	if (ok && obj)
+		return obj;
+	json_object_put(obj);
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* A name of a fixed array that a parse could have returned. */
+static bool member_name_is_valid(const char *s, size_t size, bool may_be_empty)
+{
+	size_t n = strnlen(s, size);
+
+	return n < size && (n == 0 ? may_be_empty : name_is_valid(s, n));
+}
+
+/* Whether proto_policy_parse() could have returned p: what its output must read back as. */
+static bool policy_is_valid(const struct caps_policy *p)
+{
+	if (!member_name_is_valid(p->name, sizeof(p->name), true) ||
+	    !caps_policy_base_to_string(p->base) || !apic_name((int)p->apic) ||
+	    p->vcpus < 1 || p->vcpus > CAPS_POLICY_MAX_VCPUS ||
+	    (p->phys_bits != 0 && (p->phys_bits < POLICY_PHYS_BITS_MIN ||
+				   p->phys_bits > POLICY_PHYS_BITS_MAX)) ||
+	    p->n_features > CAPS_POLICY_MAX_FEATURES)
+		return false;
+	if (p->has_vendor && strcmp(p->vendor, "GenuineIntel") != 0 &&
+	    strcmp(p->vendor, "AuthenticAMD") != 0)
+		return false;
+	for (size_t i = 0; i < p->n_features; i++)
+		if (!member_name_is_valid(p->features[i].name, sizeof(p->features[i].name), false) ||
+		    !caps_feature_policy_to_string(p->features[i].policy))
+			return false;
+	return true;
+}
+
+struct json_object *proto_policy_to_json(const struct caps_policy *p)
+{
+	struct json_object *obj, *features;
+	bool ok;
+
+	if (!policy_is_valid(p)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	obj = json_object_new_object();
+	features = json_object_new_object();
+	ok = obj && features;
+	if (ok && p->name[0])
+		ok = add(obj, "name", new_string_member(p->name));
+	if (ok && p->has_vendor)
+		ok = add(obj, "vendor", new_string_member(p->vendor));
+	ok = ok && add(obj, "base", json_object_new_string(caps_policy_base_to_string(p->base)));
+	for (size_t i = 0; ok && i < p->n_features; i++)
+		ok = add(features, p->features[i].name,
+			 json_object_new_string(caps_feature_policy_to_string(p->features[i].policy)));
+	ok = add_if(ok, obj, "features", features);
+	ok = ok && add(obj, "vcpus", json_object_new_int64(p->vcpus));
+	ok = ok && add(obj, "apic", json_object_new_string(apic_name((int)p->apic)));
+	ok = ok && add(obj, "phys_bits", json_object_new_int(p->phys_bits));
+	ok = ok && add(obj, "migratable", json_object_new_boolean(p->migratable));
+	return finish(obj, ok);
+}
+
+static struct json_object *problem_to_json(const struct caps_eval_problem *pr)
+{
+	struct json_object *obj = json_object_new_object();
+	const struct caps_eval_location *w = &pr->where;
+	bool ok = obj != NULL;
+
+	if (ok)
+		ok = add(obj, "feature", new_string_member(pr->feature));
+	if (ok && pr->has_policy) {
+		const char *policy = caps_feature_policy_to_string(pr->policy);
+
+		ok = add(obj, "policy", json_object_new_string(policy ? policy : "unknown"));
+	}
+	if (ok)
+		ok = add(obj, "reason", new_string_member(pr->reason));
+	if (ok && pr->rule[0])
+		ok = add(obj, "rule", new_string_member(pr->rule));
+	if (ok)
+		ok = add(obj, "detail", new_string_member(pr->detail));
+	if (ok && w->valid && w->msr) {
+		ok = add(obj, "msr", json_object_new_int64(w->function)) &&
+		     add(obj, "bit", json_object_new_int(w->bit));
+	} else if (ok && w->valid) {
+		ok = add(obj, "function", json_object_new_int64(w->function)) &&
+		     add(obj, "index", json_object_new_int64(w->index)) &&
+		     add(obj, "register", json_object_new_string(caps_reg_name(w->reg))) &&
+		     add(obj, "bit", json_object_new_int(w->bit));
+	}
+	return finish(obj, ok);
+}
+
+static struct json_object *warning_to_json(const struct caps_eval_warning *wa)
+{
+	struct json_object *obj = json_object_new_object();
+	bool ok = obj != NULL;
+
+	if (ok)
+		ok = add(obj, "feature", new_string_member(wa->feature));
+	if (ok)
+		ok = add(obj, "reason", new_string_member(wa->reason));
+	if (ok)
+		ok = add(obj, "detail", new_string_member(wa->detail));
+	return finish(obj, ok);
+}
+
+static struct json_object *cpuid_entry_to_json(const struct caps_cpuid_entry *e)
+{
+	struct json_object *obj = json_object_new_object();
+	bool ok = obj != NULL;
+
+	ok = ok && add(obj, "function", json_object_new_int64(e->function));
+	ok = ok && add(obj, "index", json_object_new_int64(e->index));
+	ok = ok && add(obj, "flags", json_object_new_int64(e->flags));
+	ok = ok && add(obj, "eax", json_object_new_int64(e->eax));
+	ok = ok && add(obj, "ebx", json_object_new_int64(e->ebx));
+	ok = ok && add(obj, "ecx", json_object_new_int64(e->ecx));
+	ok = ok && add(obj, "edx", json_object_new_int64(e->edx));
+	return finish(obj, ok);
+}
+
+static struct json_object *guest_to_json(const struct caps_evaluation *ev, enum caps_names names)
+{
+	struct json_object *obj = json_object_new_object();
+	struct json_object *features = json_object_new_array();
+	struct json_object *cpuid = json_object_new_array();
+	size_t nent = ev->guest_cpuid.nent;
+	bool ok = obj && features && cpuid;
+
+	assert(nent <= CAPS_CPUID_MAX_ENTRIES);
+	caps_for_each(f, &ev->guest_features) {
+		const char *name = caps_feature_name(f, names);
+
+		if (ok && name)
+			ok = append(features, json_object_new_string(name));
+	}
+	for (size_t i = 0; ok && i < nent; i++)
+		ok = append(cpuid, cpuid_entry_to_json(&ev->guest_cpuid.entries[i]));
+	ok = add_if(ok, obj, "features", features);
+	ok = add_if(ok, obj, "cpuid", cpuid);
+	ok = ok && add(obj, "phys_bits", json_object_new_int(ev->guest_phys_bits));
+	return finish(obj, ok);
+}
+
+static struct json_object *controls_to_json(const struct caps_evaluation *ev)
+{
+	const char *memslot = caps_eval_memslot_to_string(ev->apic_access_memslot);
+	struct json_object *obj = json_object_new_object();
+	struct json_object *erap = json_object_new_object();
+	struct json_object *inhibits = json_object_new_array();
+	struct json_object *lam = json_object_new_array();
+	bool ok = obj && erap && inhibits && lam;
+
+	assert(ev->n_apicv_inhibits <= CAPS_EVAL_MAX_INHIBITS);
+	ok = ok && add(erap, "allow_larger_rap", json_object_new_boolean(ev->erap_allow_larger_rap));
+	ok = ok && add(erap, "clear_rap", json_object_new_boolean(ev->erap_clear_rap));
+	for (size_t i = 0; ok && i < ev->n_apicv_inhibits; i++)
+		ok = append(inhibits, new_string_member(ev->apicv_inhibits[i]));
+	if (ok && ev->cr3_lam_u48)
+		ok = append(lam, json_object_new_string("lam_u48"));
+	if (ok && ev->cr3_lam_u57)
+		ok = append(lam, json_object_new_string("lam_u57"));
+	ok = add_if(ok, obj, "erap_ctl", erap);
+	ok = ok && add(obj, "apic_access_memslot", json_object_new_string(memslot ? memslot : "unknown"));
+	ok = add_if(ok, obj, "apicv_inhibits", inhibits);
+	ok = add_if(ok, obj, "cr3_lam_bits", lam);
+	ok = ok && add(obj, "snp_safe_control_pages", json_object_new_boolean(ev->snp_safe_control_pages));
+	return finish(obj, ok);
+}
+
+struct json_object *proto_evaluation_to_json(const struct caps_evaluation *ev,
+					     enum caps_names names)
+{
+	struct json_object *obj = json_object_new_object();
+	struct json_object *problems = json_object_new_array();
+	struct json_object *warnings = json_object_new_array();
+	bool ok = obj && problems && warnings;
+
+	assert(ev->n_problems <= CAPS_EVAL_MAX_PROBLEMS);
+	assert(ev->n_warnings <= CAPS_EVAL_MAX_WARNINGS);
+	ok = ok && add(obj, "verdict", json_object_new_string(ev->accepted ? "accepted" : "rejected"));
+	for (size_t i = 0; ok && i < ev->n_problems; i++)
+		ok = append(problems, problem_to_json(&ev->problems[i]));
+	for (size_t i = 0; ok && i < ev->n_warnings; i++)
+		ok = append(warnings, warning_to_json(&ev->warnings[i]));
+	ok = add_if(ok, obj, "problems", problems);
+	ok = add_if(ok, obj, "warnings", warnings);
+	ok = ok && add(obj, "guest", guest_to_json(ev, names));
+	ok = ok && add(obj, "controls", controls_to_json(ev));
+	return finish(obj, ok);
+}
