@@ -5,12 +5,22 @@ noinst_LTLIBRARIES += hvcore/libhvcore.la
 
 hvcore_libhvcore_la_SOURCES = \
 	include/hvcore/model.h \
+	include/hvcore/vm.h \
+	include/hvcore/policy.h \
 	hvcore/model-internal.h \
 	hvcore/kvm-caps.def \
 	hvcore/params.c \
 	hvcore/model.c \
 	hvcore/model-host.c \
 	hvcore/model-vendor.c \
-	hvcore/model-leaves.c
+	hvcore/model-leaves.c \
+	hvcore/levels.c \
+	hvcore/policy.c \
+	hvcore/vm-internal.h \
+	hvcore/arena.c \
+	hvcore/vm.c \
+	hvcore/vcpu.c \
+	hvcore/apic.c \
+	hvcore/eraps.c
 
 hvcore_libhvcore_la_LIBADD = libcaps/libcaps.la

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Policy evaluation (DESIGN.md §4): a vCPU feature policy against a host,
+ * giving the verdict, the problems and warnings, the guest CPUID a VMM
+ * would pass to KVM_SET_CPUID2, the cpu_caps KVM derives from it, and the
+ * controls KVM derives (erap_ctl, the APIC access memslot, APICv
+ * inhibits, CR3 LAM bits, SNP-safe control pages).
+ */
+
+#include <libcaps/policy.h>
+
+#include <hvcore/model.h>
+#include <hvcore/vm.h>
+
+/* The x86-64 psABI microarchitecture levels, 1..4. */
+#define HV_X86_64_LEVEL_MAX 4
+
+/*
+ * The features level (1..4) adds over the level below (level 1: the
+ * baseline).  Returns how many, and points *ret at a static array.
+ */
+size_t hv_x86_64_level_features(int level, const int **ret);
+
+/* The highest level whose features (cumulatively) are all in c; 0 if none. */
+int hv_x86_64_level(const struct caps *c);
+
+/* The host a policy is evaluated against. */
+struct hv_policy_target {
+	const struct caps_host_record *record;	/* what KVM supports (probe or model) */
+	const struct hv_feature_status *status;	/* why a feature is not supported */
+	const struct caps_cpuid *raw;		/* the host's raw CPUID */
+	struct hv_host host;			/* for the VM and vCPU model */
+};
+
+/*
+ * A target from the model of a host: the model's record and reasons, its
+ * kvm_cpu_caps for the vCPU model.  m and raw must outlive the target.
+ */
+void hv_policy_target_from_model(struct hv_policy_target *ret, const struct hv_model_result *m,
+				 const struct hv_host_params *p, const struct caps_cpuid *raw);
+
+/*
+ * Evaluate policy on target, feature names in the given spelling.
+ * 0 (the verdict is in ret->accepted), or -ENOMEM / -EINVAL when the
+ * evaluation itself could not run.
+ */
+int hv_policy_evaluate(const struct caps_policy *policy, const struct hv_policy_target *target,
+		       enum caps_names names, struct caps_evaluation *ret);
