@@ -80,6 +80,7 @@ int hvctl_host_model(const struct hvctl_command *cmd, struct hvctl_host *h, cons
 	r = hv_model_compute(&desc, &h->model);
 	if (r < 0)
 		return model_failed(cmd, dump, r);
+	h->params = desc.params;
 	h->record = &h->model.record;
 	memcpy(h->status, h->model.status, sizeof(h->status));
 	return 0;
@@ -97,6 +98,7 @@ static int model_this_machine(const struct hvctl_command *cmd, struct hvctl_host
 	r = hv_model_compute(&desc, &h->model);
 	if (r < 0)
 		return model_failed(cmd, h->source, r);
+	h->params = *params;
 	return 0;
 }
 
@@ -162,6 +164,22 @@ int hvctl_host_probe(const struct hvctl_command *cmd, struct hvctl_host *h, bool
 			};
 	}
 	return 0;
+}
+
+void hvctl_host_policy_target(const struct hvctl_host *h, struct hv_policy_target *ret)
+{
+	hv_policy_target_from_model(ret, &h->model, &h->params, &h->raw.cpuid);
+	ret->record = h->record;
+	ret->status = h->status;
+	if (h->record->backend == CAPS_BACKEND_KVM) {
+		const struct caps_cpuid_entry *d0 = caps_cpuid_find(&h->probe.supported, 0xd, 0);
+		const struct caps_cpuid_entry *d1 = caps_cpuid_find(&h->probe.supported, 0xd, 1);
+
+		/* The real KVM's answer is what guests are held to, not the model's. */
+		ret->host.kvm_cpu_caps = h->probe.features;
+		ret->host.supported_xcr0 = d0 && d0->index == 0 ? d0->eax | (uint64_t)d0->edx << 32 : 0;
+		ret->host.supported_xss = d1 && d1->index == 1 ? d1->ecx | (uint64_t)d1->edx << 32 : 0;
+	}
 }
 
 int hvctl_host_model_self(const struct hvctl_command *cmd, struct hvctl_host *h)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include <hvcore/model.h>
+#include <hvcore/policy.h>
 #include <libcaps/host.h>
 
 #include "hvctl.h"
@@ -21,6 +22,7 @@ struct hvctl_host {
 	const struct caps_host_record *record;	/* probe.record or model.record */
 	struct caps_host_record probe;
 	struct hv_model_result model;	/* the model; for a probe, of this machine */
+	struct hv_host_params params;	/* the model's parameters */
 	struct hv_feature_status status[CAPS_NR_FEATURE_IDS];
 };
 
@@ -50,6 +52,12 @@ int hvctl_host_probe(const struct hvctl_command *cmd, struct hvctl_host *h, bool
 
 /* The model of this machine's own CPU and kernel (no /dev/kvm needed). */
 int hvctl_host_model_self(const struct hvctl_command *cmd, struct hvctl_host *h);
+
+/*
+ * What a policy is evaluated against: the record, the reasons, and for the
+ * vCPU model the host with KVM's own features (the probe's when probed).
+ */
+void hvctl_host_policy_target(const struct hvctl_host *h, struct hv_policy_target *ret);
 
 /* Print the host record: a summary and the supported features, or JSON. */
 int hvctl_host_print(const struct hvctl_host *h, enum caps_names names, bool json);

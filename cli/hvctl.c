@@ -13,6 +13,7 @@ static const struct hvctl_command *const commands[] = {
 	&hvctl_cmd_host_probe,
 	&hvctl_cmd_host_model,
 	&hvctl_cmd_host_features,
+	&hvctl_cmd_policy_check,
 	&hvctl_cmd_cpuid_dump,
 	&hvctl_cmd_cpuid_decode,
 };

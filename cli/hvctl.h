@@ -30,6 +30,7 @@ extern const struct hvctl_command hvctl_cmd_cpuid_decode;
 extern const struct hvctl_command hvctl_cmd_host_probe;
 extern const struct hvctl_command hvctl_cmd_host_model;
 extern const struct hvctl_command hvctl_cmd_host_features;
+extern const struct hvctl_command hvctl_cmd_policy_check;
 
 /* Print "hvctl GROUP NAME: message" and a --help hint; returns HVCTL_EXIT_USAGE. */
 int hvctl_usage_error(const struct hvctl_command *cmd, const char *fmt, ...)

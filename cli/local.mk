@@ -13,8 +13,9 @@ cli_hvctl_SOURCES = \
 	cli/cmd-host-probe.c \
 	cli/cmd-host-model.c \
 	cli/cmd-host-features.c \
+	cli/cmd-policy-check.c \
 	cli/cmd-cpuid-dump.c \
 	cli/cmd-cpuid-decode.c
 
 cli_hvctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-cli_hvctl_LDADD = hvcore/libhvcore.la libcaps/libcaps.la $(JSONC_LIBS)
+cli_hvctl_LDADD = proto/libproto.la hvcore/libhvcore.la libcaps/libcaps.la $(JSONC_LIBS)
