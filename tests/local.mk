@@ -14,8 +14,10 @@ check_PROGRAMS += \
 	tests/unit/test-host-cpuid \
 	tests/unit/test-host-probe \
 	tests/unit/test-model \
+	tests/unit/test-vm \
 	tests/unit/test-model-probe \
-	tests/unit/test-qemu-expansion
+	tests/unit/test-qemu-expansion \
+	tests/unit/test-policy-json
 
 TESTS += \
 	tests/unit/test-catalog \
@@ -26,8 +28,10 @@ TESTS += \
 	tests/unit/test-host-cpuid \
 	tests/unit/test-host-probe \
 	tests/unit/test-model \
+	tests/unit/test-vm \
 	tests/unit/test-model-probe \
 	tests/unit/test-qemu-expansion \
+	tests/unit/test-policy-json \
 	tests/cli/test-hvctl-cpuid.sh \
 	tests/cli/test-hvctl-host.sh
 
@@ -68,6 +72,10 @@ tests_unit_test_model_SOURCES = tests/unit/test-model.c tests/unit/test-util.h
 tests_unit_test_model_CFLAGS = $(HVCAP_TEST_CFLAGS)
 tests_unit_test_model_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS)
 
+tests_unit_test_vm_SOURCES = tests/unit/test-vm.c tests/unit/test-util.h
+tests_unit_test_vm_CFLAGS = $(HVCAP_TEST_CFLAGS)
+tests_unit_test_vm_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS)
+
 tests_unit_test_model_probe_SOURCES = tests/unit/test-model-probe.c tests/unit/test-util.h
 tests_unit_test_model_probe_CFLAGS = $(HVCAP_TEST_CFLAGS)
 tests_unit_test_model_probe_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS)
@@ -75,3 +83,16 @@ tests_unit_test_model_probe_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS)
 tests_unit_test_qemu_expansion_SOURCES = tests/unit/test-qemu-expansion.c tests/unit/test-util.h
 tests_unit_test_qemu_expansion_CFLAGS = $(HVCAP_TEST_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_test_qemu_expansion_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS) $(JSONC_LIBS)
+
+tests_unit_test_policy_json_SOURCES = tests/unit/test-policy-json.c tests/unit/test-util.h
+tests_unit_test_policy_json_CFLAGS = $(HVCAP_TEST_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_test_policy_json_LDADD = proto/libproto.la $(HVCAP_TEST_LIBS) $(JSONC_LIBS)
+
+check_PROGRAMS += tests/unit/test-policy
+TESTS += tests/unit/test-policy
+tests_unit_test_policy_SOURCES = tests/unit/test-policy.c tests/unit/test-util.h
+tests_unit_test_policy_CFLAGS = $(HVCAP_TEST_CFLAGS)
+tests_unit_test_policy_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS)
+
+TESTS += tests/cli/test-hvctl-policy.sh
+EXTRA_DIST += tests/cli/test-hvctl-policy.sh examples
