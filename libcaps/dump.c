@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libcaps/file.h>
+
 #include "dump-internal.h"
 
 static const char *const format_names[] = {
@@ -288,54 +290,22 @@ int caps_dump_read_file(const char *path, enum caps_dump_format fmt,
 			struct caps_dump *ret, struct caps_dump_error *err)
 {
 	char *buf;
-	size_t len = 0;
-	int fd, r;
+	size_t len;
+	int r;
 
 	if (!path)
 		return -EINVAL;
-	if (strcmp(path, "-") == 0) {
-		fd = STDIN_FILENO;
-	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0) {
-			r = -errno;
-			if (err)
-				caps_dump_error_set(err, 0, 0, 0, "%s: %s", path, strerror(-r));
-			return r;
-		}
-	}
-
-	/* One byte more than allowed, to tell "at the limit" from "over it". */
-	buf = malloc(CAPS_DUMP_MAX_BYTES + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + len, CAPS_DUMP_MAX_BYTES + 1 - len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			if (err)
-				caps_dump_error_set(err, 0, 0, len, "%s: %s", path, strerror(-r));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > CAPS_DUMP_MAX_BYTES) {
-			r = caps_dump_error_set(err, 0, 0, CAPS_DUMP_MAX_BYTES,
-						"%s: larger than %d bytes", path, CAPS_DUMP_MAX_BYTES);
-			goto out;
-		}
+	r = caps_read_file(path, CAPS_DUMP_MAX_BYTES, &buf, &len);
+	if (r == -E2BIG)
+		return caps_dump_error_set(err, 0, 0, CAPS_DUMP_MAX_BYTES,
+					   "%s: larger than %d bytes", path, CAPS_DUMP_MAX_BYTES);
+	if (r < 0) {
+		if (err)
+			caps_dump_error_set(err, 0, 0, 0, "%s: %s", path, strerror(-r));
+		return r;
 	}
 	r = caps_dump_parse(buf, len, fmt, ret, err);
-out:
 	free(buf);
-	if (fd != STDIN_FILENO)
-		close(fd);
 	return r;
 }
 

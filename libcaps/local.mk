@@ -8,6 +8,7 @@ libcaps_libcaps_la_SOURCES = \
 	include/libcaps/caps.h \
 	include/libcaps/cpuid.h \
 	include/libcaps/dump.h \
+	include/libcaps/file.h \
 	include/libcaps/host.h \
 	include/libcaps/json-check.h \
 	include/libcaps/policy.h \
@@ -20,6 +21,7 @@ libcaps_libcaps_la_SOURCES = \
 	libcaps/caps.c \
 	libcaps/cpuid.c \
 	libcaps/dump.c \
+	libcaps/file.c \
 	libcaps/dump-libvirt.c \
 	libcaps/dump-cpuid-r.c \
 	libcaps/dump-json.c \

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <libcaps/cpuid.h>
+#include <libcaps/file.h>
 #include <proto/policy.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -271,53 +272,23 @@ int proto_policy_parse(const char *buf, size_t len, struct caps_policy *ret,
 
 int proto_policy_read_file(const char *path, struct caps_policy *ret, struct proto_error *err)
 {
-	size_t len = 0;
 	char *buf;
-	int fd, r;
+	size_t len;
+	int r;
 
 	if (!path)
 		return -EINVAL;
-	if (strcmp(path, "-") == 0) {
-		fd = STDIN_FILENO;
-	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0) {
-			r = -errno;
-			proto_error_set(err, "", "%s: %s", path, strerror(-r));
-			return r;
-		}
+	r = caps_read_file(path, PROTO_POLICY_MAX_BYTES, &buf, &len);
+	if (r == -E2BIG) {
+		proto_error_set(err, "", "%s: larger than %d bytes", path, PROTO_POLICY_MAX_BYTES);
+		return r;
 	}
-
-	/* One byte more than allowed, to tell "at the limit" from "over it". */
-	buf = malloc(PROTO_POLICY_MAX_BYTES + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + len, PROTO_POLICY_MAX_BYTES + 1 - len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			proto_error_set(err, "", "%s: %s", path, strerror(-r));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > PROTO_POLICY_MAX_BYTES) {
-			proto_error_set(err, "", "%s: larger than %d bytes", path, PROTO_POLICY_MAX_BYTES);
-			r = -E2BIG;
-			goto out;
-		}
+	if (r < 0) {
+		proto_error_set(err, "", "%s: %s", path, strerror(-r));
+		return r;
 	}
 	r = proto_policy_parse(buf, len, ret, err);
-out:
 	free(buf);
-	if (fd != STDIN_FILENO)
-		close(fd);
 	return r;
 }
 

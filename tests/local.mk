@@ -68,11 +68,11 @@ tests_unit_test_host_probe_LDADD = $(HVCAP_TEST_LIBS)
 
 EXTRA_DIST += tests/data tests/cli/test-hvctl-cpuid.sh tests/cli/test-hvctl-host.sh
 
-tests_unit_test_model_SOURCES = tests/unit/test-model.c tests/unit/test-util.h
+tests_unit_test_model_SOURCES = tests/unit/test-model.c tests/unit/test-util.h tests/unit/synthetic-hosts.h
 tests_unit_test_model_CFLAGS = $(HVCAP_TEST_CFLAGS)
 tests_unit_test_model_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS)
 
-tests_unit_test_vm_SOURCES = tests/unit/test-vm.c tests/unit/test-util.h
+tests_unit_test_vm_SOURCES = tests/unit/test-vm.c tests/unit/test-util.h tests/unit/synthetic-hosts.h
 tests_unit_test_vm_CFLAGS = $(HVCAP_TEST_CFLAGS)
 tests_unit_test_vm_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS)
 
@@ -90,9 +90,9 @@ tests_unit_test_policy_json_LDADD = proto/libproto.la $(HVCAP_TEST_LIBS) $(JSONC
 
 check_PROGRAMS += tests/unit/test-policy
 TESTS += tests/unit/test-policy
-tests_unit_test_policy_SOURCES = tests/unit/test-policy.c tests/unit/test-util.h
+tests_unit_test_policy_SOURCES = tests/unit/test-policy.c tests/unit/test-util.h tests/unit/synthetic-hosts.h
 tests_unit_test_policy_CFLAGS = $(HVCAP_TEST_CFLAGS)
 tests_unit_test_policy_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS)
 
 TESTS += tests/cli/test-hvctl-policy.sh
-EXTRA_DIST += tests/cli/test-hvctl-policy.sh examples
+EXTRA_DIST += tests/cli/test-hvctl-policy.sh tests/cli/lib.sh examples

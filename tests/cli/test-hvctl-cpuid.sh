@@ -5,37 +5,7 @@
 # messages, JSON shape, both name spellings on every libvirt dump, and
 # round trips of this machine's CPUID through every dump format.
 
-set -u
-
-hvctl="${HVCAP_BUILDDIR:?}/cli/hvctl"
-data="${HVCAP_TESTDATA:-}/libvirt-cputestdata"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-# expect STATUS DESCRIPTION COMMAND...: run, compare the exit status.
-expect() {
-	want=$1
-	shift
-	what=$1
-	shift
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		fail "$what: exit $got, want $want"
-		sed 's/^/    stderr: /' "$tmp/err" | head -5
-	fi
-}
-
-if ! command -v jq >/dev/null 2>&1; then
-	echo "SKIP: jq is not installed (scripts/quickstart.sh installs it)"
-	exit 77
-fi
+. "${HVCAP_SRCDIR:?}/tests/cli/lib.sh"
 
 # Usage errors exit 2 and name the problem.
 expect 0 "--help" "$hvctl" --help
@@ -117,8 +87,4 @@ else
 	echo "note: no libvirt test data at $data; skipped that part"
 fi
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures failure(s)"
-	exit 1
-fi
-echo "all passed"
+finish

@@ -6,36 +6,7 @@
 # the probe on the real /dev/kvm, and the fallback to the model for a
 # user who may not open /dev/kvm.
 
-set -u
-
-hvctl="${HVCAP_BUILDDIR:?}/cli/hvctl"
-data="${HVCAP_TESTDATA:-}/libvirt-cputestdata"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-expect() {
-	want=$1
-	shift
-	what=$1
-	shift
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		fail "$what: exit $got, want $want"
-		sed 's/^/    stderr: /' "$tmp/err" | head -5
-	fi
-}
-
-if ! command -v jq >/dev/null 2>&1; then
-	echo "SKIP: jq is not installed (scripts/quickstart.sh installs it)"
-	exit 77
-fi
+. "${HVCAP_SRCDIR:?}/tests/cli/lib.sh"
 
 # A dump of our own, so the model part runs without ../shared: this machine.
 "$hvctl" cpuid dump --format json >"$tmp/self.json" || fail "cpuid dump"
@@ -149,8 +120,4 @@ else
 	expect 0 "features without kvm" "$hvctl" host features
 fi
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures failure(s)"
-	exit 1
-fi
-echo "all passed"
+finish

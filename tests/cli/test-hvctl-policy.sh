@@ -6,37 +6,8 @@
 # shipped example, and the ERAPS verdicts by kernel version on a Zen 5
 # derived from a real Zen 4 dump.
 
-set -u
-
-hvctl="${HVCAP_BUILDDIR:?}/cli/hvctl"
+. "${HVCAP_SRCDIR:?}/tests/cli/lib.sh"
 examples="${HVCAP_SRCDIR:?}/examples"
-data="${HVCAP_TESTDATA:-}/libvirt-cputestdata"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-expect() {
-	want=$1
-	shift
-	what=$1
-	shift
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		fail "$what: exit $got, want $want"
-		sed 's/^/    stderr: /' "$tmp/err" | head -5
-	fi
-}
-
-if ! command -v jq >/dev/null 2>&1; then
-	echo "SKIP: jq is not installed (scripts/quickstart.sh installs it)"
-	exit 77
-fi
 
 "$hvctl" cpuid dump --format json >"$tmp/self.json" || fail "cpuid dump"
 printf '{"name": "empty"}\n' >"$tmp/empty.json"
@@ -135,8 +106,4 @@ rc=$?
 [ "$rc" -eq 0 ] || fail "empty policy on this machine: exit $rc: $(cat "$tmp/err")"
 grep -q "^host: *this machine" "$tmp/out" || fail "no host line for this machine"
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures failure(s)"
-	exit 1
-fi
-echo "all passed"
+finish

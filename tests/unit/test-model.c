@@ -11,7 +11,7 @@
 
 #include <hvcore/model.h>
 
-#include "test-util.h"
+#include "synthetic-hosts.h"
 
 static struct caps_dump host;
 static struct hv_model_result res;
@@ -20,160 +20,35 @@ static struct caps_kernel_flags kflags;
 
 static void host_entry(uint32_t fn, uint32_t idx, uint32_t a, uint32_t b, uint32_t c, uint32_t d)
 {
-	struct caps_cpuid_entry e = {
-		.function = fn, .index = idx, .eax = a, .ebx = b, .ecx = c, .edx = d,
-	};
-
-	ck_assert_int_eq(caps_cpuid_add(&host.cpuid, &e), 0);
+	synth_entry(&host, fn, idx, a, b, c, d);
 }
 
-/* A host entry the test built; its absence is a bug in the test. */
 static struct caps_cpuid_entry *host_find(uint32_t fn, uint32_t idx)
 {
-	for (size_t i = 0; i < host.cpuid.nent; i++)
-		if (host.cpuid.entries[i].function == fn && host.cpuid.entries[i].index == idx)
-			return &host.cpuid.entries[i];
-	ck_abort_msg("host has no 0x%x.%u", fn, idx);
-	abort();
+	return synth_find(&host, fn, idx);
 }
 
-/* Set or clear a catalog feature's bit in the host dump. */
 static void host_feature(int feature, bool on)
 {
-	const struct caps_word_info *wi = caps_word_info(caps_feature_word(feature));
-	struct caps_cpuid_entry *e = host_find(wi->function, wi->index);
-	uint32_t v;
-
-	ck_assert_ptr_nonnull(e);
-	v = caps_cpuid_entry_reg(e, wi->reg);
-	v = on ? v | caps_feature_mask(feature) : v & ~caps_feature_mask(feature);
-	caps_cpuid_entry_set_reg(e, wi->reg, v);
-}
-
-static void host_features(const int *f, size_t n, bool on)
-{
-	for (size_t i = 0; i < n; i++)
-		host_feature(f[i], on);
+	synth_feature(&host, feature, on);
 }
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* XSAVE components x87..AVX-512 and PKRU, with their standard offsets. */
-static void host_xsave(void)
-{
-	host_entry(0xd, 0, 0x2e7, 0x988, 0x988, 0);
-	host_entry(0xd, 1, 0xf, 0x988, 0x1800, 0);
-	host_entry(0xd, 2, 0x100, 0x240, 0, 0);
-	host_entry(0xd, 5, 0x40, 0x340, 0, 0);
-	host_entry(0xd, 6, 0x200, 0x380, 0, 0);
-	host_entry(0xd, 7, 0x400, 0x580, 0, 0);
-	host_entry(0xd, 9, 0x8, 0x980, 0, 0);
-	host_entry(0xd, 11, 0x10, 0, 1, 0);	/* CET_U, in XSS */
-	host_entry(0xd, 12, 0x18, 0, 1, 0);	/* CET_S, in XSS */
-}
-
-static const int common_features[] = {
-	X86_FEATURE_FPU, X86_FEATURE_TSC, X86_FEATURE_MSR, X86_FEATURE_PAE, X86_FEATURE_CX8,
-	X86_FEATURE_APIC, X86_FEATURE_CMOV, X86_FEATURE_CLFLUSH, X86_FEATURE_MMX,
-	X86_FEATURE_FXSR, X86_FEATURE_XMM, X86_FEATURE_XMM2, X86_FEATURE_XMM3,
-	X86_FEATURE_PCLMULQDQ, X86_FEATURE_MWAIT, X86_FEATURE_SSSE3, X86_FEATURE_CX16,
-	X86_FEATURE_XMM4_1, X86_FEATURE_XMM4_2, X86_FEATURE_X2APIC, X86_FEATURE_MOVBE,
-	X86_FEATURE_POPCNT, X86_FEATURE_AES, X86_FEATURE_XSAVE, X86_FEATURE_OSXSAVE,
-	X86_FEATURE_AVX, X86_FEATURE_F16C, X86_FEATURE_RDRAND,
-	X86_FEATURE_FSGSBASE, X86_FEATURE_BMI1, X86_FEATURE_AVX2, X86_FEATURE_SMEP,
-	X86_FEATURE_BMI2, X86_FEATURE_ERMS, X86_FEATURE_INVPCID, X86_FEATURE_AVX512F,
-	X86_FEATURE_RDSEED, X86_FEATURE_ADX, X86_FEATURE_SMAP, X86_FEATURE_CLFLUSHOPT,
-	X86_FEATURE_CLWB, X86_FEATURE_SHA_NI, X86_FEATURE_UMIP, X86_FEATURE_PKU,
-	X86_FEATURE_OSPKE, X86_FEATURE_LA57, X86_FEATURE_RDPID, X86_FEATURE_GFNI,
-	X86_FEATURE_XSAVEOPT, X86_FEATURE_XSAVEC, X86_FEATURE_XGETBV1, X86_FEATURE_XSAVES,
-	X86_FEATURE_LAHF_LM, X86_FEATURE_ABM, X86_FEATURE_SYSCALL, X86_FEATURE_NX,
-	X86_FEATURE_GBPAGES, X86_FEATURE_RDTSCP, X86_FEATURE_LM, X86_FEATURE_CONSTANT_TSC,
-};
-
-/* An AMD Zen 5-like host: SVM with AVIC and x2AVIC, SEV/SNP, ERAPS. */
 static void host_amd(void)
 {
-	static const int amd[] = {
-		X86_FEATURE_SVM, X86_FEATURE_SSE4A, X86_FEATURE_PERFCTR_CORE, X86_FEATURE_TOPOEXT,
-		X86_FEATURE_NPT, X86_FEATURE_LBRV, X86_FEATURE_NRIPS, X86_FEATURE_TSCRATEMSR,
-		X86_FEATURE_VMCBCLEAN, X86_FEATURE_FLUSHBYASID, X86_FEATURE_DECODEASSISTS,
-		X86_FEATURE_PAUSEFILTER, X86_FEATURE_PFTHRESHOLD, X86_FEATURE_AVIC,
-		X86_FEATURE_V_VMSAVE_VMLOAD, X86_FEATURE_VGIF, X86_FEATURE_X2AVIC, X86_FEATURE_VNMI,
-		X86_FEATURE_SME, X86_FEATURE_SEV, X86_FEATURE_SEV_ES, X86_FEATURE_SEV_SNP,
-		X86_FEATURE_AMD_IBPB, X86_FEATURE_AMD_IBRS, X86_FEATURE_AMD_STIBP,
-		X86_FEATURE_AMD_SSBD, X86_FEATURE_AMD_IBPB_RET, X86_FEATURE_CLZERO,
-		X86_FEATURE_NULL_SEL_CLR_BASE, X86_FEATURE_AUTOIBRS, X86_FEATURE_ERAPS,
-		X86_FEATURE_PERFMON_V2,
-	};
-
-	caps_dump_init(&host);
-	host_entry(0, 0, 0x10, 0x68747541, 0x444d4163, 0x69746e65);	/* AuthenticAMD */
-	host_entry(1, 0, 0x00b40f40, 0x00100800, 0, 0);			/* family 0x1a */
-	host_entry(6, 0, 0x4, 0, 0, 0);
-	host_entry(7, 0, 1, 0, 0, 0);
-	host_entry(7, 1, 0, 0, 0, 0);
-	host_xsave();
-	host_entry(0x80000000, 0, 0x80000028, 0x68747541, 0x444d4163, 0x69746e65);
-	host_entry(0x80000001, 0, 0x00b40f40, 0, 0, 0);
-	host_entry(0x80000007, 0, 0, 0, 0, 0);
-	/* 52 physical bits, 57 virtual bits (LA57 host). */
-	host_entry(0x80000008, 0, 0x3934, 0, 0x00007001, 0);
-	host_entry(0x8000000a, 0, 1, 0x8000, 0, 0);
-	host_entry(0x8000001f, 0, 0, 0x0000f1b3, 0x3ee, 1);	/* C-bit 51, 3 bits reduction */
-	/* RapSize 64 in EBX[23:16], plus bits KVM must not pass on. */
-	host_entry(0x80000021, 0, 0, 0x0f40ff0f, 0, 0);
-	host_entry(0x80000022, 0, 0, 6, 0, 0);
-	host_features(common_features, ARRAY_SIZE(common_features), true);
-	host_features(amd, ARRAY_SIZE(amd), true);
-	caps_cpuid_mark_indexed(&host.cpuid);
+	synth_host_amd(&host);
 }
 
-/* An Intel Sapphire Rapids-like host: VMX, LAM, AMX, PMU v5. */
 static void host_intel(void)
 {
-	static const int intel[] = {
-		X86_FEATURE_VMX, X86_FEATURE_PDCM, X86_FEATURE_PCID, X86_FEATURE_TSC_DEADLINE_TIMER,
-		X86_FEATURE_SPEC_CTRL, X86_FEATURE_INTEL_STIBP, X86_FEATURE_SPEC_CTRL_SSBD,
-		X86_FEATURE_ARCH_CAPABILITIES, X86_FEATURE_AMX_TILE, X86_FEATURE_LAM,
-		X86_FEATURE_WAITPKG, X86_FEATURE_SERIALIZE, X86_FEATURE_IBT, X86_FEATURE_SHSTK,
-		X86_FEATURE_BUS_LOCK_DETECT,
-	};
-
-	caps_dump_init(&host);
-	host_entry(0, 0, 0x20, 0x756e6547, 0x6c65746e, 0x49656e69);	/* GenuineIntel */
-	host_entry(1, 0, 0x000806f8, 0x00800800, 0, 0);			/* family 6 model 0x8f */
-	host_entry(6, 0, 0x4, 0, 0, 0);
-	host_entry(7, 0, 2, 0, 0, 0);
-	host_entry(7, 1, 0, 0, 0, 0);
-	host_entry(7, 2, 0, 0, 0, 0x3f);
-	host_entry(0xa, 0, 0x08080205, 0, 0, 0x00008604);	/* v5, 8 GP, 4 fixed */
-	host_xsave();
-	host_entry(0x80000000, 0, 0x80000008, 0, 0, 0);
-	host_entry(0x80000001, 0, 0, 0, 0, 0);
-	host_entry(0x80000007, 0, 0, 0, 0, 0);
-	host_entry(0x80000008, 0, 0x3934, 0, 0, 0);
-	host_features(common_features, ARRAY_SIZE(common_features), true);
-	host_features(intel, ARRAY_SIZE(intel), true);
-	caps_cpuid_mark_indexed(&host.cpuid);
+	synth_host_intel(&host);
 }
 
 /* Model the host with space-separated "key=value" parameters. */
 static void model_run(const char *params, const struct caps_kernel_flags *k)
 {
-	struct hv_host_desc desc = { .raw = &host.cpuid, .kernel = k, .kernel_cleared = &cleared };
-	char buf[256], err[256];
-	char *save = NULL;
-
-	ck_assert_int_eq(hv_host_params_init(&desc.params, &host.cpuid), 0);
-	snprintf(buf, sizeof(buf), "%s", params);
-	for (char *kv = strtok_r(buf, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
-		char *eq = strchr(kv, '=');
-
-		ck_assert_ptr_nonnull(eq);
-		*eq = '\0';
-		ck_assert_msg(hv_host_params_set(&desc.params, kv, eq + 1, err, sizeof(err)) == 0, "%s", err);
-	}
-	ck_assert_int_eq(hv_model_compute(&desc, &res), 0);
+	synth_model(&host.cpuid, params, k, &cleared, NULL, &res);
 }
 
 static bool supported(int feature)

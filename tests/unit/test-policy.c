@@ -12,7 +12,7 @@
 #include <hvcore/policy.h>
 #include <libcaps/dump.h>
 
-#include "test-util.h"
+#include "synthetic-hosts.h"
 
 static char dir[4096];
 static struct caps_dump host;
@@ -77,21 +77,7 @@ static void load_lam(void)
 /* Model the loaded host with "k=v k=v" and make it the target. */
 static void model_host(const char *kv)
 {
-	struct hv_host_desc desc = { .raw = &host.cpuid };
-	char buf[256], err[256];
-	char *save = NULL;
-
-	ck_assert_int_eq(hv_host_params_init(&desc.params, &host.cpuid), 0);
-	snprintf(buf, sizeof(buf), "%s", kv);
-	for (char *p = strtok_r(buf, " ", &save); p; p = strtok_r(NULL, " ", &save)) {
-		char *eq = strchr(p, '=');
-
-		ck_assert_ptr_nonnull(eq);
-		*eq = '\0';
-		ck_assert_msg(hv_host_params_set(&desc.params, p, eq + 1, err, sizeof(err)) == 0, "%s", err);
-	}
-	ck_assert_int_eq(hv_model_compute(&desc, &model), 0);
-	params = desc.params;
+	synth_model(&host.cpuid, kv, NULL, NULL, &params, &model);
 	hv_policy_target_from_model(&target, &model, &params, &host.cpuid);
 }
 

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+
+/*
+ * Read a whole file ("-" = standard input) of at most max bytes into a
+ * malloc()ed buffer with a terminating NUL (not counted in *ret_len).
+ * -E2BIG when the file holds more than max bytes, -errno from open/read.
+ */
+int caps_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);
