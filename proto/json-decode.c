@@ -149,15 +149,36 @@ static bool is_complete(const char *buf, size_t len, unsigned max_depth)
 	return obj != NULL;
 }
 
+/*
+ * caps_json_check() of buf[start, end): what json-c lets through (duplicate
+ * keys, U+0000 in keys, nesting past max_depth), with the path of the
+ * member at fault.  0, or -errno with err set.
+ */
+static int check_error(const char *buf, size_t start, size_t end, unsigned max_depth,
+		       struct proto_error *err)
+{
+	struct caps_json_check_error cerr;
+	int r;
+
+	r = caps_json_check(buf + start, end - start, max_depth, &cerr);
+	if (r == 0 || r == -ENOMEM)
+		return r;
+	text_error(err, r, buf, start + cerr.offset, cerr.message);
+	if (err && cerr.key[0])
+		proto_json_path_key(err->path, sizeof(err->path), cerr.path, cerr.key);
+	else if (err)
+		snprintf(err->path, sizeof(err->path), "%s", cerr.path);
+	return r;
+}
+
 int proto_json_parse(const char *buf, size_t len, unsigned max_depth,
 		     struct json_object **ret, struct proto_error *err)
 {
-	struct caps_json_check_error cerr;
 	struct json_tokener *tok;
 	struct json_object *obj;
 	const char *nul;
 	size_t start = 0, end;
-	char what[sizeof(cerr.message) + 32];
+	char what[sizeof(((struct caps_json_check_error *)0)->message) + 32];
 	int r;
 
 	if ((!buf && len) || max_depth == 0 || max_depth > CAPS_JSON_CHECK_MAX_DEPTH)
@@ -187,6 +208,9 @@ int proto_json_parse(const char *buf, size_t len, unsigned max_depth,
 		enum json_tokener_error jerr = json_tokener_get_error(tok);
 
 		json_tokener_free(tok);
+		/* Too deep for json-c: say where, as caps_json_check() does below the limit. */
+		if (jerr == json_tokener_error_depth && check_error(buf, start, len, max_depth, err) < 0)
+			return -EINVAL;
 		if (jerr == json_tokener_continue)
 			return text_error(err, -EINVAL, buf, len, "unexpected end of input: the text is truncated");
 		if (is_complete(buf + start, end - start, max_depth))
@@ -203,16 +227,9 @@ int proto_json_parse(const char *buf, size_t len, unsigned max_depth,
 		}
 	}
 
-	r = caps_json_check(buf + start, end - start, max_depth, &cerr);
+	r = check_error(buf, start, end, max_depth, err);
 	if (r < 0) {
 		json_object_put(obj);
-		if (r == -ENOMEM)
-			return r;
-		text_error(err, r, buf, start + cerr.offset, cerr.message);
-		if (err && cerr.key[0])
-			proto_json_path_key(err->path, sizeof(err->path), cerr.path, cerr.key);
-		else if (err)
-			snprintf(err->path, sizeof(err->path), "%s", cerr.path);
 		return r;
 	}
 	*ret = obj;

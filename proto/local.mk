@@ -1,15 +1,47 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# proto: JSON codecs (strict decoding through field tables) and, later,
-# Varlink framing and the client library.  May use libcaps and json-c;
-# never hvcore, libevent or libsystemd.  Never logs.
+# proto: JSON codecs (strict decoding through field tables), Varlink
+# messages, framing and interface descriptions, and the client library.
+# May use libcaps and json-c; never hvcore, libevent or libsystemd.  Never
+# logs.
 
 noinst_LTLIBRARIES += proto/libproto.la
 
 proto_libproto_la_SOURCES = \
+	include/proto/client.h \
+	include/proto/host.h \
+	include/proto/idl.h \
 	include/proto/json-decode.h \
 	include/proto/policy.h \
+	include/proto/varlink.h \
+	proto/client.c \
+	proto/host-json.c \
+	proto/idl-builtin.h \
+	proto/idl.c \
+	proto/json-build.h \
+	proto/json-build.c \
 	proto/json-decode.c \
-	proto/policy-json.c
+	proto/policy-json.c \
+	proto/varlink.c
 
+# The interface files, embedded in the order proto_idl_builtin() lists them.
+proto_idl_files = \
+	proto/varlink/io.hvcap.varlink \
+	proto/varlink/io.hvcap.Host.varlink \
+	proto/varlink/io.hvcap.Policy.varlink \
+	proto/varlink/io.hvcap.Vm.varlink \
+	proto/varlink/org.varlink.service.varlink
+
+nodist_proto_libproto_la_SOURCES = proto/idl-builtin.c
+CLEANFILES += proto/idl-builtin.c
+EXTRA_DIST += $(proto_idl_files) proto/embed-idl.awk
+
+# Generated in the build tree from the source tree's files (VPATH finds
+# the prerequisites; the recipe reads them from $(srcdir)).
+proto/idl-builtin.c: $(proto_idl_files) proto/embed-idl.awk
+	$(AM_V_GEN)$(MKDIR_P) proto && \
+	(cd $(srcdir) && $(AWK) -f proto/embed-idl.awk $(proto_idl_files)) > $@.tmp && \
+	mv -f $@.tmp $@
+
+proto_libproto_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/proto
 proto_libproto_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 proto_libproto_la_LIBADD = libcaps/libcaps.la $(JSONC_LIBS)

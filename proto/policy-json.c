@@ -17,7 +17,10 @@
 
 #include <libcaps/cpuid.h>
 #include <libcaps/file.h>
+#include <proto/host.h>
 #include <proto/policy.h>
+
+#include "json-build.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -128,25 +131,30 @@ static const struct proto_field feature_policy_field = {
 	.enum_name = feature_policy_name,
 };
 
+/* Every member is optional, and null means absent (the IDL's ?type). */
 static const struct proto_field policy_fields[] = {
 	{
 		.name = "name",
+		.flags = PROTO_FIELD_NULLABLE,
 		.type = PROTO_FIELD_STRING,
 		PROTO_MEMBER(struct caps_policy, name),
 		.valid = name_is_valid,
 		.valid_desc = NAME_CHARSET,
 	}, {
 		.name = "vendor",
+		.flags = PROTO_FIELD_NULLABLE,
 		.type = PROTO_FIELD_CUSTOM,
 		PROTO_MEMBER(struct caps_policy, vendor),
 		.decode = decode_vendor,
 	}, {
 		.name = "base",
+		.flags = PROTO_FIELD_NULLABLE,
 		.type = PROTO_FIELD_ENUM,
 		PROTO_MEMBER(struct caps_policy, base),
 		.enum_name = base_name,
 	}, {
 		.name = "features",
+		.flags = PROTO_FIELD_NULLABLE,
 		.type = PROTO_FIELD_MAP,
 		.offset = offsetof(struct caps_policy, features),
 		.element = &feature_policy_field,
@@ -159,22 +167,26 @@ static const struct proto_field policy_fields[] = {
 		.valid_desc = NAME_CHARSET,
 	}, {
 		.name = "vcpus",
+		.flags = PROTO_FIELD_NULLABLE,
 		.type = PROTO_FIELD_INT,
 		PROTO_MEMBER(struct caps_policy, vcpus),
 		.min = 1,
 		.max = CAPS_POLICY_MAX_VCPUS,
 	}, {
 		.name = "apic",
+		.flags = PROTO_FIELD_NULLABLE,
 		.type = PROTO_FIELD_ENUM,
 		PROTO_MEMBER(struct caps_policy, apic),
 		.enum_name = apic_name,
 	}, {
 		.name = "phys_bits",
+		.flags = PROTO_FIELD_NULLABLE,
 		.type = PROTO_FIELD_CUSTOM,
 		PROTO_MEMBER(struct caps_policy, phys_bits),
 		.decode = decode_phys_bits,
 	}, {
 		.name = "migratable",
+		.flags = PROTO_FIELD_NULLABLE,
 		.type = PROTO_FIELD_BOOL,
 		PROTO_MEMBER(struct caps_policy, migratable),
 	},
@@ -233,10 +245,29 @@ static int resolve_features(struct caps_policy *p, struct proto_error *err)
 	return 0;
 }
 
+int proto_policy_from_json(struct json_object *obj, struct caps_policy *ret,
+			   struct proto_error *err)
+{
+	struct caps_policy *p;
+	int r;
+
+	/* 33 KiB: not for the stack of a daemon's callback. */
+	p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	caps_policy_init(p);
+	r = proto_json_decode_object(policy_fields, obj, p, "", err);
+	if (r == 0)
+		r = resolve_features(p, err);
+	if (r == 0)
+		*ret = *p;
+	free(p);
+	return r;
+}
+
 int proto_policy_parse(const char *buf, size_t len, struct caps_policy *ret,
 		       struct proto_error *err)
 {
-	struct caps_policy *p;
 	struct json_object *top;
 	int r;
 
@@ -252,21 +283,8 @@ int proto_policy_parse(const char *buf, size_t len, struct caps_policy *ret,
 	r = proto_json_parse(buf, len, PROTO_POLICY_MAX_DEPTH, &top, err);
 	if (r < 0)
 		return r;
-
-	/* 33 KiB: not for the stack of a daemon's callback. */
-	p = malloc(sizeof(*p));
-	if (!p) {
-		json_object_put(top);
-		return -ENOMEM;
-	}
-	caps_policy_init(p);
-	r = proto_json_decode_object(policy_fields, top, p, "", err);
+	r = proto_policy_from_json(top, ret, err);
 	json_object_put(top);
-	if (r == 0)
-		r = resolve_features(p, err);
-	if (r == 0)
-		*ret = *p;
-	free(p);
 	return r;
 }
 
@@ -293,57 +311,6 @@ int proto_policy_read_file(const char *path, struct caps_policy *ret, struct pro
 }
 
 /* ---- writers ----------------------------------------------------------- */
-
-/* Add key: val to obj, consuming val; false if either is missing. */
-static bool add(struct json_object *obj, const char *key, struct json_object *val)
-{
-	if (!val)
-		return false;
-	if (json_object_object_add(obj, key, val) < 0) {
-		json_object_put(val);
-		return false;
-	}
-	return true;
-}
-
-/* Append val to arr, consuming it; false if either is missing. */
-static bool append(struct json_object *arr, struct json_object *val)
-{
-	if (!val)
-		return false;
-	if (json_object_array_add(arr, val) < 0) {
-		json_object_put(val);
-		return false;
-	}
-	return true;
-}
-
-/* A C string of at most size bytes (a fixed array that may lack its NUL). */
-static struct json_object *new_string_n(const char *s, size_t size)
-{
-	return json_object_new_string_len(s, (int)strnlen(s, size));
-}
-
-#define new_string_member(s) new_string_n((s), sizeof(s))
-
-/* add(), or when ok is already false just drop val: val is consumed either way. */
-static bool add_if(bool ok, struct json_object *obj, const char *key, struct json_object *val)
-{
-	if (ok)
-		return add(obj, key, val);
-	json_object_put(val);
-	return false;
-}
-
-/* Return obj, or drop it and fail with ENOMEM. */
-static struct json_object *finish(struct json_object *obj, bool ok)
-{
-	if (ok && obj)
-		return obj;
-	json_object_put(obj);
-	errno = ENOMEM;
-	return NULL;
-}
 
 /* A name of a fixed array that a parse could have returned. */
 static bool member_name_is_valid(const char *s, size_t size, bool may_be_empty)
@@ -386,19 +353,19 @@ struct json_object *proto_policy_to_json(const struct caps_policy *p)
 	features = json_object_new_object();
 	ok = obj && features;
 	if (ok && p->name[0])
-		ok = add(obj, "name", new_string_member(p->name));
+		ok = proto_json_add(obj, "name", proto_json_new_string_member(p->name));
 	if (ok && p->has_vendor)
-		ok = add(obj, "vendor", new_string_member(p->vendor));
-	ok = ok && add(obj, "base", json_object_new_string(caps_policy_base_to_string(p->base)));
+		ok = proto_json_add(obj, "vendor", proto_json_new_string_member(p->vendor));
+	ok = ok && proto_json_add(obj, "base", json_object_new_string(caps_policy_base_to_string(p->base)));
 	for (size_t i = 0; ok && i < p->n_features; i++)
-		ok = add(features, p->features[i].name,
+		ok = proto_json_add(features, p->features[i].name,
 			 json_object_new_string(caps_feature_policy_to_string(p->features[i].policy)));
-	ok = add_if(ok, obj, "features", features);
-	ok = ok && add(obj, "vcpus", json_object_new_int64(p->vcpus));
-	ok = ok && add(obj, "apic", json_object_new_string(apic_name((int)p->apic)));
-	ok = ok && add(obj, "phys_bits", json_object_new_int(p->phys_bits));
-	ok = ok && add(obj, "migratable", json_object_new_boolean(p->migratable));
-	return finish(obj, ok);
+	ok = proto_json_add_if(ok, obj, "features", features);
+	ok = ok && proto_json_add(obj, "vcpus", json_object_new_int64(p->vcpus));
+	ok = ok && proto_json_add(obj, "apic", json_object_new_string(apic_name((int)p->apic)));
+	ok = ok && proto_json_add(obj, "phys_bits", json_object_new_int(p->phys_bits));
+	ok = ok && proto_json_add(obj, "migratable", json_object_new_boolean(p->migratable));
+	return proto_json_finish(obj, ok);
 }
 
 static struct json_object *problem_to_json(const struct caps_eval_problem *pr)
@@ -408,28 +375,28 @@ static struct json_object *problem_to_json(const struct caps_eval_problem *pr)
 	bool ok = obj != NULL;
 
 	if (ok)
-		ok = add(obj, "feature", new_string_member(pr->feature));
+		ok = proto_json_add(obj, "feature", proto_json_new_string_member(pr->feature));
 	if (ok && pr->has_policy) {
 		const char *policy = caps_feature_policy_to_string(pr->policy);
 
-		ok = add(obj, "policy", json_object_new_string(policy ? policy : "unknown"));
+		ok = proto_json_add(obj, "policy", json_object_new_string(policy ? policy : "unknown"));
 	}
 	if (ok)
-		ok = add(obj, "reason", new_string_member(pr->reason));
+		ok = proto_json_add(obj, "reason", proto_json_new_string_member(pr->reason));
 	if (ok && pr->rule[0])
-		ok = add(obj, "rule", new_string_member(pr->rule));
+		ok = proto_json_add(obj, "rule", proto_json_new_string_member(pr->rule));
 	if (ok)
-		ok = add(obj, "detail", new_string_member(pr->detail));
+		ok = proto_json_add(obj, "detail", proto_json_new_string_member(pr->detail));
 	if (ok && w->valid && w->msr) {
-		ok = add(obj, "msr", json_object_new_int64(w->function)) &&
-		     add(obj, "bit", json_object_new_int(w->bit));
+		ok = proto_json_add(obj, "msr", json_object_new_int64(w->function)) &&
+		     proto_json_add(obj, "bit", json_object_new_int(w->bit));
 	} else if (ok && w->valid) {
-		ok = add(obj, "function", json_object_new_int64(w->function)) &&
-		     add(obj, "index", json_object_new_int64(w->index)) &&
-		     add(obj, "register", json_object_new_string(caps_reg_name(w->reg))) &&
-		     add(obj, "bit", json_object_new_int(w->bit));
+		ok = proto_json_add(obj, "function", json_object_new_int64(w->function)) &&
+		     proto_json_add(obj, "index", json_object_new_int64(w->index)) &&
+		     proto_json_add(obj, "register", json_object_new_string(caps_reg_name(w->reg))) &&
+		     proto_json_add(obj, "bit", json_object_new_int(w->bit));
 	}
-	return finish(obj, ok);
+	return proto_json_finish(obj, ok);
 }
 
 static struct json_object *warning_to_json(const struct caps_eval_warning *wa)
@@ -438,50 +405,31 @@ static struct json_object *warning_to_json(const struct caps_eval_warning *wa)
 	bool ok = obj != NULL;
 
 	if (ok)
-		ok = add(obj, "feature", new_string_member(wa->feature));
+		ok = proto_json_add(obj, "feature", proto_json_new_string_member(wa->feature));
 	if (ok)
-		ok = add(obj, "reason", new_string_member(wa->reason));
+		ok = proto_json_add(obj, "reason", proto_json_new_string_member(wa->reason));
 	if (ok)
-		ok = add(obj, "detail", new_string_member(wa->detail));
-	return finish(obj, ok);
-}
-
-static struct json_object *cpuid_entry_to_json(const struct caps_cpuid_entry *e)
-{
-	struct json_object *obj = json_object_new_object();
-	bool ok = obj != NULL;
-
-	ok = ok && add(obj, "function", json_object_new_int64(e->function));
-	ok = ok && add(obj, "index", json_object_new_int64(e->index));
-	ok = ok && add(obj, "flags", json_object_new_int64(e->flags));
-	ok = ok && add(obj, "eax", json_object_new_int64(e->eax));
-	ok = ok && add(obj, "ebx", json_object_new_int64(e->ebx));
-	ok = ok && add(obj, "ecx", json_object_new_int64(e->ecx));
-	ok = ok && add(obj, "edx", json_object_new_int64(e->edx));
-	return finish(obj, ok);
+		ok = proto_json_add(obj, "detail", proto_json_new_string_member(wa->detail));
+	return proto_json_finish(obj, ok);
 }
 
 static struct json_object *guest_to_json(const struct caps_evaluation *ev, enum caps_names names)
 {
 	struct json_object *obj = json_object_new_object();
 	struct json_object *features = json_object_new_array();
-	struct json_object *cpuid = json_object_new_array();
-	size_t nent = ev->guest_cpuid.nent;
-	bool ok = obj && features && cpuid;
+	bool ok = obj && features;
 
-	assert(nent <= CAPS_CPUID_MAX_ENTRIES);
+	assert(ev->guest_cpuid.nent <= CAPS_CPUID_MAX_ENTRIES);
 	caps_for_each(f, &ev->guest_features) {
 		const char *name = caps_feature_name(f, names);
 
 		if (ok && name)
-			ok = append(features, json_object_new_string(name));
+			ok = proto_json_append(features, json_object_new_string(name));
 	}
-	for (size_t i = 0; ok && i < nent; i++)
-		ok = append(cpuid, cpuid_entry_to_json(&ev->guest_cpuid.entries[i]));
-	ok = add_if(ok, obj, "features", features);
-	ok = add_if(ok, obj, "cpuid", cpuid);
-	ok = ok && add(obj, "phys_bits", json_object_new_int(ev->guest_phys_bits));
-	return finish(obj, ok);
+	ok = proto_json_add_if(ok, obj, "features", features);
+	ok = ok && proto_json_add(obj, "cpuid", proto_cpuid_to_json(&ev->guest_cpuid));
+	ok = ok && proto_json_add(obj, "phys_bits", json_object_new_int(ev->guest_phys_bits));
+	return proto_json_finish(obj, ok);
 }
 
 static struct json_object *controls_to_json(const struct caps_evaluation *ev)
@@ -494,20 +442,20 @@ static struct json_object *controls_to_json(const struct caps_evaluation *ev)
 	bool ok = obj && erap && inhibits && lam;
 
 	assert(ev->n_apicv_inhibits <= CAPS_EVAL_MAX_INHIBITS);
-	ok = ok && add(erap, "allow_larger_rap", json_object_new_boolean(ev->erap_allow_larger_rap));
-	ok = ok && add(erap, "clear_rap", json_object_new_boolean(ev->erap_clear_rap));
+	ok = ok && proto_json_add(erap, "allow_larger_rap", json_object_new_boolean(ev->erap_allow_larger_rap));
+	ok = ok && proto_json_add(erap, "clear_rap", json_object_new_boolean(ev->erap_clear_rap));
 	for (size_t i = 0; ok && i < ev->n_apicv_inhibits; i++)
-		ok = append(inhibits, new_string_member(ev->apicv_inhibits[i]));
+		ok = proto_json_append(inhibits, proto_json_new_string_member(ev->apicv_inhibits[i]));
 	if (ok && ev->cr3_lam_u48)
-		ok = append(lam, json_object_new_string("lam_u48"));
+		ok = proto_json_append(lam, json_object_new_string("lam_u48"));
 	if (ok && ev->cr3_lam_u57)
-		ok = append(lam, json_object_new_string("lam_u57"));
-	ok = add_if(ok, obj, "erap_ctl", erap);
-	ok = ok && add(obj, "apic_access_memslot", json_object_new_string(memslot ? memslot : "unknown"));
-	ok = add_if(ok, obj, "apicv_inhibits", inhibits);
-	ok = add_if(ok, obj, "cr3_lam_bits", lam);
-	ok = ok && add(obj, "snp_safe_control_pages", json_object_new_boolean(ev->snp_safe_control_pages));
-	return finish(obj, ok);
+		ok = proto_json_append(lam, json_object_new_string("lam_u57"));
+	ok = proto_json_add_if(ok, obj, "erap_ctl", erap);
+	ok = ok && proto_json_add(obj, "apic_access_memslot", json_object_new_string(memslot ? memslot : "unknown"));
+	ok = proto_json_add_if(ok, obj, "apicv_inhibits", inhibits);
+	ok = proto_json_add_if(ok, obj, "cr3_lam_bits", lam);
+	ok = ok && proto_json_add(obj, "snp_safe_control_pages", json_object_new_boolean(ev->snp_safe_control_pages));
+	return proto_json_finish(obj, ok);
 }
 
 struct json_object *proto_evaluation_to_json(const struct caps_evaluation *ev,
@@ -520,14 +468,14 @@ struct json_object *proto_evaluation_to_json(const struct caps_evaluation *ev,
 
 	assert(ev->n_problems <= CAPS_EVAL_MAX_PROBLEMS);
 	assert(ev->n_warnings <= CAPS_EVAL_MAX_WARNINGS);
-	ok = ok && add(obj, "verdict", json_object_new_string(ev->accepted ? "accepted" : "rejected"));
+	ok = ok && proto_json_add(obj, "verdict", json_object_new_string(ev->accepted ? "accepted" : "rejected"));
 	for (size_t i = 0; ok && i < ev->n_problems; i++)
-		ok = append(problems, problem_to_json(&ev->problems[i]));
+		ok = proto_json_append(problems, problem_to_json(&ev->problems[i]));
 	for (size_t i = 0; ok && i < ev->n_warnings; i++)
-		ok = append(warnings, warning_to_json(&ev->warnings[i]));
-	ok = add_if(ok, obj, "problems", problems);
-	ok = add_if(ok, obj, "warnings", warnings);
-	ok = ok && add(obj, "guest", guest_to_json(ev, names));
-	ok = ok && add(obj, "controls", controls_to_json(ev));
-	return finish(obj, ok);
+		ok = proto_json_append(warnings, warning_to_json(&ev->warnings[i]));
+	ok = proto_json_add_if(ok, obj, "problems", problems);
+	ok = proto_json_add_if(ok, obj, "warnings", warnings);
+	ok = ok && proto_json_add(obj, "guest", guest_to_json(ev, names));
+	ok = ok && proto_json_add(obj, "controls", controls_to_json(ev));
+	return proto_json_finish(obj, ok);
 }

@@ -96,3 +96,11 @@ tests_unit_test_policy_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS)
 
 TESTS += tests/cli/test-hvctl-policy.sh
 EXTRA_DIST += tests/cli/test-hvctl-policy.sh tests/cli/lib.sh examples
+
+
+# proto's Varlink layer: messages, framing, the IDL and its checker, the client.
+check_PROGRAMS += tests/unit/test-varlink
+TESTS += tests/unit/test-varlink
+tests_unit_test_varlink_SOURCES = tests/unit/test-varlink.c tests/unit/test-util.h tests/unit/synthetic-hosts.h
+tests_unit_test_varlink_CFLAGS = $(HVCAP_TEST_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_test_varlink_LDADD = proto/libproto.la hvcore/libhvcore.la $(HVCAP_TEST_LIBS) $(JSONC_LIBS)

@@ -50,6 +50,16 @@ int proto_policy_parse(const char *buf, size_t len, struct caps_policy *ret,
 		       struct proto_error *err);
 
 /*
+ * Decode a policy from an already parsed JSON value (the "policy"
+ * parameter of a Varlink call): the same rules, defaults, errors and
+ * paths as proto_policy_parse() after its text is parsed, obj not
+ * consumed.  Paths are relative to obj ("vcpus"; the caller prefixes
+ * "policy.").  *ret is written only on success.
+ */
+int proto_policy_from_json(struct json_object *obj, struct caps_policy *ret,
+			   struct proto_error *err);
+
+/*
  * Read and parse a policy file ("-" = standard input), refusing more than
  * PROTO_POLICY_MAX_BYTES (-E2BIG).  I/O errors return -errno with the
  * file name and strerror() in err->message.

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * io.hvcap.Host's types as JSON, written alike by hvcapd's replies and
+ * hvctl's offline --json output.  The writers produce exactly the IDL's
+ * HostRecord and FeatureStatus (proto/varlink/io.hvcap.Host.varlink): a
+ * unit test checks them with proto_idl_check_output().  Policies decoded
+ * from a call's parameters are in proto/policy.h (proto_policy_from_json()).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libcaps/caps.h>
+#include <libcaps/host.h>
+#include <proto/policy.h>
+
+struct json_object;
+
+/*
+ * A host record as HostRecord (a new reference): backend, kernel_release,
+ * vendor_module, api_version, microcode ("0x..."; left out when unknown),
+ * fingerprint, params [{module, name, value}], features (names in the
+ * names style; unnamed bits only appear in cpuid), cpuid and
+ * emulated_cpuid [{function, index, flags, eax, ebx, ecx, edx}], msrs
+ * [{index, value: "0x%016x"}], kvm_caps [{cap, name, value}].
+ * NULL with errno ENOMEM, or EINVAL for a record no probe or model makes
+ * (a count past its array).
+ */
+struct json_object *proto_host_record_to_json(const struct caps_host_record *r,
+					      enum caps_names names);
+
+/*
+ * CPUID entries as [CpuidEntry] (a new reference): {function, index,
+ * flags, eax, ebx, ecx, edx} each, in order.  NULL with errno ENOMEM.
+ */
+struct json_object *proto_cpuid_to_json(const struct caps_cpuid *c);
+
+/*
+ * One feature as FeatureStatus (a new reference): {name, qemu?, host, kvm,
+ * reason, detail?, notes}.  qemu and detail are left out when NULL; notes
+ * may be NULL when n_notes is 0.  NULL with errno ENOMEM, or EINVAL for a
+ * NULL name or reason.
+ */
+struct json_object *proto_feature_status_to_json(const char *name, const char *qemu, bool host,
+						 bool kvm, const char *reason, const char *detail,
+						 const char *const *notes, size_t n_notes);
