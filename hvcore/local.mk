@@ -21,6 +21,7 @@ hvcore_libhvcore_la_SOURCES = \
 	hvcore/vm.c \
 	hvcore/vcpu.c \
 	hvcore/apic.c \
-	hvcore/eraps.c
+	hvcore/eraps.c \
+	hvcore/restore.c
 
 hvcore_libhvcore_la_LIBADD = libcaps/libcaps.la

@@ -24,6 +24,38 @@ const char *hv_reason_name(enum hv_reason r)
 	return reason_names[r];
 }
 
+size_t hv_note_names(uint8_t notes, const char *ret[HV_NR_NOTES])
+{
+	static const char *const names[HV_NR_NOTES] = {
+		"emulated", "synthesized", "passthrough", "virtualization_hole", "vendor",
+	};
+	size_t n = 0;
+
+	for (unsigned i = 0; i < HV_NR_NOTES; i++)
+		if (notes & (1u << i))
+			ret[n++] = names[i];
+	return n;
+}
+
+void hv_explain_probe(const struct caps_host_record *probe, const struct hv_model_result *model,
+		      struct hv_feature_status ret[CAPS_NR_FEATURE_IDS])
+{
+	for (int f = 0; f < CAPS_NR_FEATURE_IDS; f++) {
+		bool kvm = caps_has(&probe->features, f);
+		bool expected = model && caps_has(&model->record.features, f);
+
+		if (model && kvm == expected)
+			ret[f] = model->status[f];
+		else if (kvm)
+			ret[f] = (struct hv_feature_status) { .reason = HV_REASON_SUPPORTED };
+		else
+			ret[f] = (struct hv_feature_status) {
+				.reason = HV_REASON_NOT_REPORTED_BY_KVM,
+				.detail = model ? probe->vendor_module : NULL,
+			};
+	}
+}
+
 const char *hv_feature_status_string(const struct hv_feature_status *s, char *buf, size_t size)
 {
 	if (s->detail)

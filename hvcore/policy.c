@@ -559,6 +559,19 @@ void hv_policy_target_from_model(struct hv_policy_target *ret, const struct hv_m
 	hv_host_from_model(&ret->host, m, p);
 }
 
+void hv_policy_target_use_probe(struct hv_policy_target *t, const struct caps_host_record *probe,
+				const struct hv_feature_status *status)
+{
+	const struct caps_cpuid_entry *d0 = caps_cpuid_find(&probe->supported, 0xd, 0);
+	const struct caps_cpuid_entry *d1 = caps_cpuid_find(&probe->supported, 0xd, 1);
+
+	t->record = probe;
+	t->status = status;
+	t->host.kvm_cpu_caps = probe->features;
+	t->host.supported_xcr0 = d0 && d0->index == 0 ? d0->eax | (uint64_t)d0->edx << 32 : 0;
+	t->host.supported_xss = d1 && d1->index == 1 ? d1->ecx | (uint64_t)d1->edx << 32 : 0;
+}
+
 int hv_policy_evaluate(const struct caps_policy *policy, const struct hv_policy_target *target,
 		       enum caps_names names, struct caps_evaluation *ret)
 {

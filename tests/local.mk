@@ -104,3 +104,10 @@ TESTS += tests/unit/test-varlink
 tests_unit_test_varlink_SOURCES = tests/unit/test-varlink.c tests/unit/test-util.h tests/unit/synthetic-hosts.h
 tests_unit_test_varlink_CFLAGS = $(HVCAP_TEST_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_test_varlink_LDADD = proto/libproto.la hvcore/libhvcore.la $(HVCAP_TEST_LIBS) $(JSONC_LIBS)
+
+# hvcore's restore functions (hvcapd's state files rebuild VMs with them).
+check_PROGRAMS += tests/unit/test-vm-restore
+TESTS += tests/unit/test-vm-restore
+tests_unit_test_vm_restore_SOURCES = tests/unit/test-vm-restore.c tests/unit/test-util.h tests/unit/synthetic-hosts.h
+tests_unit_test_vm_restore_CFLAGS = $(HVCAP_TEST_CFLAGS)
+tests_unit_test_vm_restore_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS)

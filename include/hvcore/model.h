@@ -124,6 +124,14 @@ const char *hv_reason_name(enum hv_reason r);
 #define HV_NOTE_PASSTHROUGH	(1u << 2)	/* supported although the host kernel clears it */
 #define HV_NOTE_VIRT_HOLE	(1u << 3)	/* guests get it whatever their CPUID says */
 #define HV_NOTE_VENDOR		(1u << 4)	/* set by the vendor module's code */
+#define HV_NR_NOTES		5
+
+/*
+ * The names of the notes set in notes ("emulated", "synthesized",
+ * "passthrough", "virtualization_hole", "vendor"), in that order, into
+ * ret (room for HV_NR_NOTES); returns how many.
+ */
+size_t hv_note_names(uint8_t notes, const char *ret[HV_NR_NOTES]);
 
 struct hv_feature_status {
 	uint8_t reason;		/* enum hv_reason */
@@ -176,6 +184,16 @@ struct hv_model_result {
 	struct caps raw;			/* the raw features of the host */
 	struct hv_feature_status status[CAPS_NR_FEATURE_IDS];
 };
+
+/*
+ * Explain a probe of this machine's KVM with the model of this machine
+ * (NULL when it could not be computed): where both support a feature, the
+ * model's notes; where the model agrees KVM lacks it, the model's reason;
+ * where the model expects a feature KVM does not report, the vendor
+ * module is to ask (not_reported_by_kvm, with its name).
+ */
+void hv_explain_probe(const struct caps_host_record *probe, const struct hv_model_result *model,
+		      struct hv_feature_status ret[CAPS_NR_FEATURE_IDS]);
 
 /*
  * Compute what KVM on the described host would return from

@@ -42,6 +42,15 @@ void hv_policy_target_from_model(struct hv_policy_target *ret, const struct hv_m
 				 const struct hv_host_params *p, const struct caps_cpuid *raw);
 
 /*
+ * Hold guests to what the real KVM answered (a probe of this machine,
+ * which must outlive the target) rather than to the model of it: the
+ * record, kvm_cpu_caps and the supported XCR0 and XSS from its leaf 0xD;
+ * status (the reasons) must explain that probe (hv_explain_probe()).
+ */
+void hv_policy_target_use_probe(struct hv_policy_target *t, const struct caps_host_record *probe,
+				const struct hv_feature_status *status);
+
+/*
  * Evaluate policy on target, feature names in the given spelling.
  * 0 (the verdict is in ret->accepted), or -ENOMEM / -EINVAL when the
  * evaluation itself could not run.

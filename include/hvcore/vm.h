@@ -299,3 +299,63 @@ struct hv_vcpu_pages {
 };
 
 void hv_vcpu_control_pages(const struct hv_vcpu *vcpu, struct hv_vcpu_pages *ret);
+
+/* ------------------------------------------------------------------ */
+/*
+ * Restore: put a VM and its vCPUs back into a state they had, for a
+ * process that saved them (hvcapd's state files) and rebuilds them after
+ * a restart.  KVM has no such operation (a VMM migrating a VM restores
+ * registers through KVM_SET_SREGS/KVM_SET_MSRS, which hvcore does not
+ * model); the public API cannot reach these fields directly, because
+ * erap_ctl, the RAP flag, guest mode and the memslot are the results of
+ * histories, not values a guest writes.
+ *
+ * The order a restorer follows: hv_vm_new(), hv_vcpu_create() for every
+ * vCPU in its creation order, hv_vcpu_set_cpuid() with the saved entries
+ * (KVM_GET_CPUID2's, runtime bits included), hv_vcpu_restore() for every
+ * vCPU, then hv_vm_restore().  Saved values come from the accessors
+ * (hv_vcpu_has_run(), hv_vcpu_apic_base(), hv_vcpu_cr3(), hv_vcpu_cr4(),
+ * hv_vcpu_vmcb01/02_erap_ctl(), hv_vcpu_is_guest_mode(),
+ * hv_vcpu_is_rap_dirty(), hv_vcpu_control_pages(),
+ * hv_vm_is_apic_access_memslot_enabled/inhibited(),
+ * hv_vm_apicv_inhibit_reasons()).
+ */
+struct hv_vcpu_restore_state {
+	bool has_run;			/* CPUID frozen */
+	uint64_t apic_base;		/* IA32_APIC_BASE */
+	uint64_t cr3;
+	uint64_t cr4;
+	uint8_t vmcb01_erap_ctl;	/* ERAP_CONTROL_* */
+	uint8_t vmcb02_erap_ctl;
+	bool guest_mode;		/* running L2 */
+	bool rap_dirty;			/* VCPU_EXREG_ERAPS */
+	bool vmcb02_allocated;		/* a nested VMRUN happened */
+};
+
+/*
+ * Restore a vCPU whose CPUID is set and that has not run.  Validated
+ * against the vCPU as it is (its host and CPUID), so that a state no
+ * sequence of calls could reach is refused: -EINVAL for erap_ctl bits
+ * other than ALLOW_LARGER_RAP/CLEAR_RAP (or any on VMX), an APIC base
+ * with reserved bits or the invalid mode, an illegal CR3, reserved CR4
+ * bits, guest mode without nested virtualization, a dirty RAP on VMX;
+ * -EBUSY when the vCPU has run; -ENOMEM for vmcb02's page.  On failure
+ * nothing changes and *ret_why (if not NULL) points to a static sentence.
+ * The derived state follows: runtime CPUID bits, APICv activity.
+ */
+int hv_vcpu_restore(struct hv_vcpu *vcpu, const struct hv_vcpu_restore_state *s, const char **ret_why);
+
+struct hv_vm_restore_state {
+	bool apic_access_memslot_enabled;
+	bool apic_access_memslot_inhibited;
+	uint32_t apicv_inhibit_reasons;	/* bit = enum hv_apicv_inhibit */
+};
+
+/*
+ * Restore the VM-wide state after its vCPUs: the APIC access memslot and
+ * the APICv inhibit reasons, then every vCPU's APICv activity.  -EINVAL
+ * (with *ret_why) for a memslot both enabled and inhibited, an inhibited
+ * memslot without hybrid AVIC, an enabled one without APICv, or an
+ * unknown inhibit reason; nothing changes then.
+ */
+int hv_vm_restore(struct hv_vm *vm, const struct hv_vm_restore_state *s, const char **ret_why);
