@@ -111,3 +111,18 @@ TESTS += tests/unit/test-vm-restore
 tests_unit_test_vm_restore_SOURCES = tests/unit/test-vm-restore.c tests/unit/test-util.h tests/unit/synthetic-hosts.h
 tests_unit_test_vm_restore_CFLAGS = $(HVCAP_TEST_CFLAGS)
 tests_unit_test_vm_restore_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS)
+
+# hvcapd's server: framing, limits, timeouts, authorization, introspection, the service manager.
+check_PROGRAMS += tests/unit/test-daemon-server
+TESTS += tests/unit/test-daemon-server
+tests_unit_test_daemon_server_SOURCES = tests/unit/test-daemon-server.c tests/unit/daemon-harness.h tests/unit/test-util.h
+tests_unit_test_daemon_server_CFLAGS = $(HVCAP_TEST_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_test_daemon_server_LDADD = proto/libproto.la $(HVCAP_TEST_LIBS) $(JSONC_LIBS)
+
+# hvcapd's methods, state files and Watch streams, through the real daemon and proto's client.
+check_PROGRAMS += tests/unit/test-daemon-methods
+TESTS += tests/unit/test-daemon-methods
+tests_unit_test_daemon_methods_SOURCES = tests/unit/test-daemon-methods.c tests/unit/test-util.h \
+	tests/unit/daemon-harness.h tests/unit/synthetic-hosts.h
+tests_unit_test_daemon_methods_CFLAGS = $(HVCAP_TEST_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_test_daemon_methods_LDADD = proto/libproto.la $(HVCAP_TEST_LIBS) $(JSONC_LIBS)

@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# hvcapd: the Varlink daemon.  server.c owns the loop and the connections;
+# one method per daemon/method-*.c file, listed in daemon/methods.c.  May
+# use libcaps, hvcore, proto, libevent and libsystemd; never cli.  Logs
+# (stderr, sd-daemon priority prefixes).
+
+sbin_PROGRAMS += daemon/hvcapd
+
+daemon_hvcapd_SOURCES = \
+	daemon/daemon.h \
+	daemon/server.h \
+	daemon/main.c \
+	daemon/config.c \
+	daemon/log.c \
+	daemon/notify.c \
+	daemon/auth.c \
+	daemon/listen.c \
+	daemon/server.c \
+	daemon/methods.c \
+	daemon/method-service.c
+
+daemon_hvcapd_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(LIBEVENT_CFLAGS) $(SYSTEMD_CFLAGS)
+daemon_hvcapd_LDADD = proto/libproto.la hvcore/libhvcore.la libcaps/libcaps.la \
+	$(LIBEVENT_LIBS) $(SYSTEMD_LIBS) $(JSONC_LIBS)
+
+# The daemon's state and methods: the host, the VM registry, state files,
+# Watch streams, and one file per method.
+daemon_hvcapd_SOURCES += \
+	daemon/hvcapd-internal.h \
+	daemon/hvcapd.c \
+	daemon/host.c \
+	daemon/registry.c \
+	daemon/state.c \
+	daemon/events.c \
+	daemon/method-common.c \
+	daemon/method-host-describe.c \
+	daemon/method-host-get-capabilities.c \
+	daemon/method-host-reload.c \
+	daemon/method-policy-validate.c \
+	daemon/method-policy-compare.c \
+	daemon/method-vm-create.c \
+	daemon/method-vm-list.c \
+	daemon/method-vm-get.c \
+	daemon/method-vm-delete.c \
+	daemon/method-vm-add-vcpu.c \
+	daemon/method-vm-set-cpuid.c \
+	daemon/method-vm-set-apic-base.c \
+	daemon/method-vm-write-cr3.c \
+	daemon/method-vm-init.c \
+	daemon/method-vm-run.c \
+	daemon/method-vm-nested-run.c \
+	daemon/method-vm-nested-exit.c \
+	daemon/method-vm-watch.c
