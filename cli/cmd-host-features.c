@@ -6,44 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <proto/host.h>
+
 #include "host.h"
+#include "online.h"
 #include "output.h"
 
-static const struct {
-	uint8_t note;
-	const char *name;
-} notes[] = {
-	{ HV_NOTE_EMULATED, "emulated" },
-	{ HV_NOTE_SYNTHESIZED, "synthesized" },
-	{ HV_NOTE_PASSTHROUGH, "passthrough" },
-	{ HV_NOTE_VIRT_HOLE, "virtualization_hole" },
-	{ HV_NOTE_VENDOR, "vendor" },
-};
-
-static void why(const struct hv_feature_status *s, bool kvm, char *buf, size_t size)
-{
-	size_t n = 0;
-
-	buf[0] = '\0';
-	if (!kvm) {
-		hv_feature_status_string(s, buf, size);
-		return;
-	}
-	for (size_t i = 0; i < sizeof(notes) / sizeof(notes[0]) && n < size; i++)
-		if (s->notes & notes[i].note)
-			n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", notes[i].name);
-}
-
-static int print_json(const struct hvctl_host *h, const struct caps *host, bool all)
+/* The offline answer in the shape of io.hvcap.Host.GetCapabilities, plus where it came from. */
+static struct json_object *features_json(const struct hvctl_host *h, const struct caps *host, bool all)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *a = json_object_new_array();
-	int r;
 
 	if (!o || !a) {
 		json_object_put(o);
 		json_object_put(a);
-		return -ENOMEM;
+		return NULL;
 	}
 	json_object_object_add(o, "backend", json_object_new_string(caps_backend_to_string(h->record->backend)));
 	json_object_object_add(o, "source", json_object_new_string(h->source));
@@ -53,57 +31,126 @@ static int print_json(const struct hvctl_host *h, const struct caps *host, bool 
 		const struct caps_feature_info *fi = caps_feature_at(i);
 		const struct hv_feature_status *s = &h->status[fi->id];
 		bool in_host = caps_has(host, fi->id), kvm = caps_has(&h->record->features, fi->id);
-		struct json_object *f, *n;
+		const char *note_names[HV_NR_NOTES];
+		struct json_object *f;
+		size_t n;
 
 		if (!all && !in_host && !kvm)
 			continue;
-		f = json_object_new_object();
-		n = json_object_new_array();
-		json_object_object_add(f, "name", json_object_new_string(fi->name));
-		json_object_object_add(f, "qemu", fi->qemu ? json_object_new_string(fi->qemu) : NULL);
-		json_object_object_add(f, "host", json_object_new_boolean(in_host));
-		json_object_object_add(f, "kvm", json_object_new_boolean(kvm));
-		json_object_object_add(f, "reason", json_object_new_string(hv_reason_name(kvm ? HV_REASON_SUPPORTED : s->reason)));
-		json_object_object_add(f, "detail", !kvm && s->detail ? json_object_new_string(s->detail) : NULL);
-		for (size_t k = 0; kvm && k < sizeof(notes) / sizeof(notes[0]); k++)
-			if (s->notes & notes[k].note)
-				json_object_array_add(n, json_object_new_string(notes[k].name));
-		json_object_object_add(f, "notes", n);
+		n = kvm ? hv_note_names(s->notes, note_names) : 0;
+		f = proto_feature_status_to_json(fi->name, fi->qemu, in_host, kvm,
+						 hv_reason_name(kvm ? HV_REASON_SUPPORTED : s->reason),
+						 kvm ? NULL : s->detail, note_names, n);
+		if (!f) {
+			json_object_put(o);
+			json_object_put(a);
+			return NULL;
+		}
 		json_object_array_add(a, f);
 	}
 	json_object_object_add(o, "features", a);
-	r = hvctl_json_print(o);
-	json_object_put(o);
-	return r;
+	return o;
 }
 
-static void print_table(const struct hvctl_host *h, const struct caps *host, enum caps_names names,
+/* Why, in one cell: the notes of a supported feature, else the reason and its detail. */
+static void why(struct json_object *f, char *buf, size_t size)
+{
+	struct json_object *list = hvctl_json_get(f, "notes");
+	const char *detail = hvctl_json_str(f, "detail");
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (!hvctl_json_bool(f, "kvm")) {
+		snprintf(buf, size, "%s%s%s", hvctl_json_str(f, "reason") ? hvctl_json_str(f, "reason") : "",
+			 detail ? " " : "", detail ? detail : "");
+		return;
+	}
+	for (size_t i = 0; list && i < json_object_array_length(list) && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "",
+				      json_object_get_string(json_object_array_get_idx(list, i)));
+}
+
+static void print_row(const char *name, struct json_object *f)
+{
+	char reason[160];
+
+	why(f, reason, sizeof(reason));
+	printf("%-28s %-4s %-4s %s\n", name, hvctl_json_bool(f, "host") ? "yes" : "no",
+	       hvctl_json_bool(f, "kvm") ? "yes" : "no", reason);
+}
+
+/*
+ * The table, in CPUID order, from the features array of either answer
+ * (GetCapabilities or features_json()); names this hvctl's catalog does
+ * not know come last, as the daemon spelled them.
+ */
+static void print_table(const char *source, struct json_object *features, enum caps_names names,
 			bool all)
 {
+	static struct json_object *by_id[CAPS_NR_FEATURE_IDS];
+	size_t n = features ? json_object_array_length(features) : 0;
 	int words[NR_CAPS_WORDS];
-	unsigned rows = 0;
 
-	printf("source: %s (%s, %s)\n", h->source, caps_backend_to_string(h->record->backend),
-	       h->record->vendor_module);
+	memset(by_id, 0, sizeof(by_id));
+	printf("source: %s\n", source);
 	printf("%-28s %-4s %-4s %s\n", "FEATURE", "HOST", "KVM", "WHY");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *f = json_object_array_get_idx(features, i);
+		int id = caps_feature_lookup(hvctl_json_str(f, "name"));
+
+		if (id >= 0 && id < CAPS_NR_FEATURE_IDS)
+			by_id[id] = f;
+	}
 	hvctl_words_by_leaf(words);
 	for (int i = 0; i < NR_CAPS_WORDS; i++) {
 		for (int bit = 0; bit < 32; bit++) {
-			int f = words[i] * 32 + bit;
-			const char *name = caps_feature_name(f, names);
-			bool in_host = caps_has(host, f), kvm = caps_has(&h->record->features, f);
-			char reason[160];
+			int id = words[i] * 32 + bit;
+			const char *name = caps_feature_name(id, names);
 
-			if (!name || (!all && !in_host && !kvm))
-				continue;
-			why(&h->status[f], kvm, reason, sizeof(reason));
-			printf("%-28s %-4s %-4s %s\n", name, in_host ? "yes" : "no", kvm ? "yes" : "no", reason);
-			rows++;
+			if (name && by_id[id])
+				print_row(name, by_id[id]);
 		}
 	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *f = json_object_array_get_idx(features, i);
+		const char *name = hvctl_json_str(f, "name");
+		int id = caps_feature_lookup(name);
+
+		if (name && (id < 0 || id >= CAPS_NR_FEATURE_IDS || !caps_feature_name(id, names)))
+			print_row(name, f);
+	}
 	if (!all)
-		printf("(%u features in the host CPU or supported by KVM; --all lists every catalog feature)\n",
-		       rows);
+		printf("(%zu features in the host CPU or supported by KVM; --all lists every catalog feature)\n",
+		       n);
+}
+
+/* Ask hvcapd; HVCTL_EXIT_OK..USAGE, or -1 when no daemon answers. */
+static int features_online(const struct hvctl_command *cmd, enum caps_names names, bool all, bool json)
+{
+	struct json_object *p, *reply = NULL;
+	struct hvctl_online o;
+	char source[192];
+	int r;
+
+	r = hvctl_online_connect(cmd, &o, true);
+	if (r < 0)
+		return hvctl_online_fallback(cmd, &o, r, "reading this machine's KVM directly");
+	p = json_object_new_object();
+	if (p) {
+		json_object_object_add(p, "names", json_object_new_string(names == CAPS_NAMES_QEMU ? "qemu" : "linux"));
+		json_object_object_add(p, "all", json_object_new_boolean(all));
+	}
+	r = hvctl_online_call(cmd, &o, "io.hvcap.Host.GetCapabilities", p, &reply);
+	snprintf(source, sizeof(source), "hvcapd at %s (fingerprint %s)", o.address,
+		 r == 0 && hvctl_json_str(reply, "fingerprint") ? hvctl_json_str(reply, "fingerprint") : "?");
+	hvctl_online_close(&o);
+	if (r)
+		return r;
+	if (json)
+		return hvctl_print_reply_json(reply);
+	print_table(source, hvctl_json_get(reply, "features"), names, all);
+	json_object_put(reply);
+	return HVCTL_EXIT_OK;
 }
 
 static int host_features_run(int argc, char **argv)
@@ -157,6 +204,11 @@ static int host_features_run(int argc, char **argv)
 	if (!dump && params.n)
 		return hvctl_usage_error(cmd, "--param describes a --dump; the probe reads the real host");
 
+	if (!dump) {
+		r = features_online(cmd, names, all, json);
+		if (r >= 0)
+			return r;
+	}
 	h = calloc(1, sizeof(*h));
 	if (!h) {
 		fprintf(stderr, "hvctl host features: out of memory\n");
@@ -176,14 +228,21 @@ static int host_features_run(int argc, char **argv)
 		}
 	}
 	if (r == 0) {
+		struct json_object *o;
+		char source[320];
+
 		caps_from_dump(&host, &h->raw);
-		if (json) {
-			if (print_json(h, &host, all) < 0) {
-				fprintf(stderr, "hvctl host features: out of memory\n");
-				r = HVCTL_EXIT_FAILURE;
-			}
+		o = features_json(h, &host, all);
+		if (!o) {
+			fprintf(stderr, "hvctl host features: out of memory\n");
+			r = HVCTL_EXIT_FAILURE;
+		} else if (json) {
+			r = hvctl_print_reply_json(o);
 		} else {
-			print_table(h, &host, names, all);
+			snprintf(source, sizeof(source), "%s (%s, %s)", h->source,
+				 caps_backend_to_string(h->record->backend), h->record->vendor_module);
+			print_table(source, hvctl_json_get(o, "features"), names, all);
+			json_object_put(o);
 		}
 	}
 	free(h);
@@ -196,10 +255,11 @@ const struct hvctl_command hvctl_cmd_host_features = {
 	.synopsis = "[--dump FILE [--param K=V]...] [--all] [--names linux|qemu] [--json]",
 	.summary = "Per feature: in the host CPU, supported by KVM, and why not",
 	.help =
-		"Without --dump, asks this machine's KVM (falling back to the model of this\n"
-		"machine's CPU when /dev/kvm is not usable) and explains what KVM leaves out\n"
-		"with the model; with --dump, models the described host ('hvctl host model\n"
-		"--help' lists the parameters).  Reasons: not_in_host_cpu, disabled_by_kernel,\n"
+		"Without --dump, asks hvcapd (io.hvcap.Host.GetCapabilities); when no hvcapd\n"
+		"answers, says so and asks this machine's KVM directly (falling back to the\n"
+		"model of this machine's CPU when /dev/kvm is not usable), explaining what\n"
+		"KVM leaves out with the model.  With --dump, models the described host\n"
+		"offline ('hvctl host model --help' lists the parameters).  Reasons: not_in_host_cpu, disabled_by_kernel,\n"
 		"never_supported_by_kvm, kvm_older_than VERSION, runtime_only,\n"
 		"vendor_code_clears, vendor_code_does_not_set, needs_tdp, needs_nested,\n"
 		"needs_parameter NAME, needs_pmu, needs_feature NAME, not_reported_by_kvm.\n"
@@ -210,8 +270,10 @@ const struct hvctl_command hvctl_cmd_host_features = {
 		"  -a, --all           every catalog feature, not only those the host CPU or\n"
 		"                      KVM has\n"
 		"  -n, --names STYLE   linux (default) or qemu feature names\n"
-		"  -j, --json          an object with a features array of {name, qemu, host,\n"
-		"                      kvm, reason, detail, notes}\n"
+		"  -j, --json          an object with fingerprint and a features array of\n"
+		"                      {name, qemu, host, kvm, reason, detail, notes}: the\n"
+		"                      reply of GetCapabilities, or offline the same with\n"
+		"                      backend, source and vendor_module\n"
 		"  -h, --help          show this help\n",
 	.run = host_features_run,
 };

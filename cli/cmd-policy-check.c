@@ -9,62 +9,158 @@
 #include <proto/policy.h>
 
 #include "host.h"
+#include "online.h"
 #include "output.h"
 
-static void print_location(const struct caps_eval_location *w)
+static void print_location(struct json_object *p)
 {
-	if (!w->valid)
-		return;
-	if (w->msr)
-		printf(" [MSR 0x%x bit %u]", w->function, w->bit);
-	else
-		printf(" [CPUID 0x%x.%u %s bit %u]", w->function, w->index, caps_reg_name(w->reg), w->bit);
+	if (hvctl_json_get(p, "msr"))
+		printf(" [MSR 0x%llx bit %lld]", (long long)hvctl_json_int(p, "msr"),
+		       (long long)hvctl_json_int(p, "bit"));
+	else if (hvctl_json_get(p, "function"))
+		printf(" [CPUID 0x%llx.%lld %s bit %lld]", (long long)hvctl_json_int(p, "function"),
+		       (long long)hvctl_json_int(p, "index"), hvctl_json_str(p, "register"),
+		       (long long)hvctl_json_int(p, "bit"));
 }
 
-static void print_human(const struct caps_policy *pol, const struct hvctl_host *h,
-			const struct caps_evaluation *ev, enum caps_names names)
+static void print_list(struct json_object *a)
 {
-	unsigned n = 0;
+	size_t n = a ? json_object_array_length(a) : 0;
+
+	for (size_t i = 0; i < n; i++)
+		printf(" %s", json_object_get_string(json_object_array_get_idx(a, i)));
+	printf("%s\n", n ? "" : " none");
+}
+
+/* The evaluation (the JSON of io.hvcap.Policy.Validate, from the daemon or computed here) in words. */
+static void print_human(const struct caps_policy *pol, const char *host, struct json_object *ev,
+			enum caps_names names)
+{
+	struct json_object *problems = hvctl_json_get(ev, "problems");
+	struct json_object *warnings = hvctl_json_get(ev, "warnings");
+	struct json_object *guest = hvctl_json_get(ev, "guest"), *controls = hvctl_json_get(ev, "controls");
+	struct json_object *erap = hvctl_json_get(controls, "erap_ctl"), *cpuid = hvctl_json_get(guest, "cpuid");
+	size_t n_problems = problems ? json_object_array_length(problems) : 0;
+	struct caps features;
 
 	printf("policy:   %s (base %s, %u vCPU%s, %s%s)\n", pol->name[0] ? pol->name : "(unnamed)",
 	       caps_policy_base_to_string(pol->base), pol->vcpus, pol->vcpus == 1 ? "" : "s",
 	       pol->apic == CAPS_POLICY_APIC_X2APIC ? "x2APIC" : "xAPIC",
 	       pol->migratable ? ", migratable" : "");
-	printf("host:     %s (%s, %s, kernel %s)\n", h->source, caps_backend_to_string(h->record->backend),
-	       h->record->vendor_module, h->record->kernel_release);
-	printf("verdict:  %s", ev->accepted ? "ACCEPTED" : "REJECTED");
-	if (ev->n_problems)
-		printf(" (%zu problem%s)", ev->n_problems, ev->n_problems == 1 ? "" : "s");
+	printf("host:     %s\n", host);
+	printf("verdict:  %s", hvctl_json_str(ev, "verdict") && strcmp(hvctl_json_str(ev, "verdict"), "accepted") == 0 ?
+	       "ACCEPTED" : "REJECTED");
+	if (n_problems)
+		printf(" (%zu problem%s)", n_problems, n_problems == 1 ? "" : "s");
 	printf("\n");
-	for (size_t i = 0; i < ev->n_problems; i++) {
-		const struct caps_eval_problem *p = &ev->problems[i];
+	for (size_t i = 0; i < n_problems; i++) {
+		struct json_object *p = json_object_array_get_idx(problems, i);
+		const char *policy = hvctl_json_str(p, "policy"), *rule = hvctl_json_str(p, "rule");
 
-		printf("  problem: %s%s%s%s: %s%s%s%s", p->feature, p->has_policy ? " (" : "",
-		       p->has_policy ? caps_feature_policy_to_string(p->policy) : "", p->has_policy ? ")" : "",
-		       p->reason, p->rule[0] ? " [" : "", p->rule, p->rule[0] ? "]" : "");
-		print_location(&p->where);
-		printf("\n           %s\n", p->detail);
+		printf("  problem: %s%s%s%s: %s%s%s%s", hvctl_json_str(p, "feature"), policy ? " (" : "",
+		       policy ? policy : "", policy ? ")" : "", hvctl_json_str(p, "reason"), rule ? " [" : "",
+		       rule ? rule : "", rule ? "]" : "");
+		print_location(p);
+		printf("\n           %s\n", hvctl_json_str(p, "detail"));
 	}
-	for (size_t i = 0; i < ev->n_warnings; i++) {
-		const struct caps_eval_warning *w = &ev->warnings[i];
+	for (size_t i = 0; warnings && i < json_object_array_length(warnings); i++) {
+		struct json_object *w = json_object_array_get_idx(warnings, i);
+		const char *feature = hvctl_json_str(w, "feature") ? hvctl_json_str(w, "feature") : "";
 
-		printf("  warning: %s%s%s\n           %s\n", w->feature, w->feature[0] ? ": " : "", w->reason,
-		       w->detail);
+		printf("  warning: %s%s%s\n           %s\n", feature, feature[0] ? ": " : "",
+		       hvctl_json_str(w, "reason"), hvctl_json_str(w, "detail"));
 	}
-	caps_for_each(f, &ev->guest_features)
-		n += caps_feature_info(f) != NULL;
-	printf("guest:    %u features, MAXPHYADDR %d, %zu CPUID entries for KVM_SET_CPUID2\n", n,
-	       ev->guest_phys_bits, ev->guest_cpuid.nent);
-	hvctl_print_features(&ev->guest_features, names);
+	hvctl_json_features(hvctl_json_get(guest, "features"), &features, NULL);
+	printf("guest:    %u features, MAXPHYADDR %lld, %zu CPUID entries for KVM_SET_CPUID2\n",
+	       caps_weight(&features), (long long)hvctl_json_int(guest, "phys_bits"),
+	       cpuid ? json_object_array_length(cpuid) : 0);
+	hvctl_print_features(&features, names);
 	printf("controls: erap_ctl: allow_larger_rap=%s clear_rap=%s\n",
-	       ev->erap_allow_larger_rap ? "yes" : "no", ev->erap_clear_rap ? "yes" : "no");
-	printf("          APIC access memslot: %s\n", caps_eval_memslot_to_string(ev->apic_access_memslot));
+	       hvctl_json_bool(erap, "allow_larger_rap") ? "yes" : "no",
+	       hvctl_json_bool(erap, "clear_rap") ? "yes" : "no");
+	printf("          APIC access memslot: %s\n", hvctl_json_str(controls, "apic_access_memslot"));
 	printf("          APICv inhibits:");
-	for (size_t i = 0; i < ev->n_apicv_inhibits; i++)
-		printf(" %s", ev->apicv_inhibits[i]);
-	printf("%s\n", ev->n_apicv_inhibits ? "" : " none");
-	printf("          CR3 LAM bits: %s\n", ev->cr3_lam_u48 ? "lam_u48 lam_u57" : "none");
-	printf("          SNP-safe control pages: %s\n", ev->snp_safe_control_pages ? "yes" : "no");
+	print_list(hvctl_json_get(controls, "apicv_inhibits"));
+	printf("          CR3 LAM bits:");
+	print_list(hvctl_json_get(controls, "cr3_lam_bits"));
+	printf("          SNP-safe control pages: %s\n",
+	       hvctl_json_bool(controls, "snp_safe_control_pages") ? "yes" : "no");
+}
+
+/*
+ * Ask hvcapd (io.hvcap.Policy.Validate): 0 with *ret the evaluation, an
+ * exit status, or -1 when no daemon answers.
+ */
+static int check_online(const struct hvctl_command *cmd, const struct caps_policy *pol,
+			enum caps_names names, char *host, size_t size, struct json_object **ret)
+{
+	struct hvctl_online o;
+	struct json_object *p;
+	int r;
+
+	r = hvctl_online_connect(cmd, &o, true);
+	if (r < 0)
+		return hvctl_online_fallback(cmd, &o, r, "checking against this machine's KVM directly");
+	p = json_object_new_object();
+	if (p) {
+		json_object_object_add(p, "policy", proto_policy_to_json(pol));
+		json_object_object_add(p, "names", json_object_new_string(names == CAPS_NAMES_QEMU ? "qemu" : "linux"));
+	}
+	r = hvctl_online_call(cmd, &o, "io.hvcap.Policy.Validate", p, ret);
+	snprintf(host, size, "hvcapd at %s", o.address);
+	hvctl_online_close(&o);
+	return r;
+}
+
+/* Evaluate here: against a dump's model, this machine's KVM, or its model. */
+static int check_offline(const struct hvctl_command *cmd, const struct caps_policy *pol, const char *dump,
+			 const struct hvctl_params *params, enum caps_names names, char *host,
+			 size_t size, struct json_object **ret)
+{
+	struct hv_policy_target target;
+	struct caps_evaluation *ev;
+	struct hvctl_host *h;
+	int r;
+
+	ev = malloc(sizeof(*ev));
+	h = calloc(1, sizeof(*h));
+	if (!ev || !h) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (dump) {
+		r = hvctl_host_model(cmd, h, dump, params);
+	} else {
+		r = hvctl_host_probe(cmd, h, true);
+		if (r == -EIO) {
+			r = HVCTL_EXIT_FAILURE;
+		} else if (r < 0) {
+			fprintf(stderr, "hvctl policy check: no usable /dev/kvm (%s): using the model of this machine's CPU\n",
+				strerror(-r));
+			memset(h, 0, sizeof(*h));
+			r = hvctl_host_model_self(cmd, h);
+		}
+	}
+	if (r != 0)
+		goto out;
+	snprintf(host, size, "%s (%s, %s, kernel %s)", h->source, caps_backend_to_string(h->record->backend),
+		 h->record->vendor_module, h->record->kernel_release);
+	hvctl_host_policy_target(h, &target);
+	r = hv_policy_evaluate(pol, &target, names, ev);
+	if (r < 0)
+		goto fail;
+	*ret = proto_evaluation_to_json(ev, names);
+	r = *ret ? 0 : -ENOMEM;
+	if (r < 0)
+		goto fail;
+out:
+	free(ev);
+	free(h);
+	return r;
+fail:
+	fprintf(stderr, "hvctl policy check: cannot evaluate: %s\n", strerror(-r));
+	r = HVCTL_EXIT_FAILURE;
+	goto out;
 }
 
 static int policy_check_run(int argc, char **argv)
@@ -80,13 +176,11 @@ static int policy_check_run(int argc, char **argv)
 	const struct hvctl_command *cmd = &hvctl_cmd_policy_check;
 	enum caps_names names = CAPS_NAMES_LINUX;
 	struct hvctl_params params = { .n = 0 };
-	struct proto_error perr = { { 0 } };
-	struct hv_policy_target target;
-	const char *dump = NULL, *path;
-	struct caps_policy *pol = NULL;
-	struct caps_evaluation *ev = NULL;
-	struct hvctl_host *h = NULL;
+	struct json_object *ev = NULL;
+	struct caps_policy *pol;
+	const char *dump = NULL;
 	bool json = false;
+	char host[512];
 	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, ":hjn:d:p:", options, NULL)) != -1) {
@@ -116,66 +210,33 @@ static int policy_check_run(int argc, char **argv)
 		return hvctl_usage_error(cmd, argc == optind ? "POLICY is required" : "one POLICY only");
 	if (!dump && params.n)
 		return hvctl_usage_error(cmd, "--param describes a --host-dump; this machine is probed as it is");
-	path = argv[optind];
 
 	pol = malloc(sizeof(*pol));
-	ev = malloc(sizeof(*ev));
-	h = calloc(1, sizeof(*h));
-	if (!pol || !ev || !h) {
+	if (!pol) {
 		fprintf(stderr, "hvctl policy check: out of memory\n");
-		r = HVCTL_EXIT_FAILURE;
-		goto out;
+		return HVCTL_EXIT_FAILURE;
 	}
-	r = proto_policy_read_file(path, pol, &perr);
-	if (r < 0) {
-		/* An unreadable policy is a usage error: the input is the command's argument. */
-		fprintf(stderr, "hvctl policy check: %s: %s%s%s\n", path, perr.path[0] ? perr.path : "",
-			perr.path[0] ? ": " : "", perr.message[0] ? perr.message : strerror(-r));
-		r = HVCTL_EXIT_USAGE;
+	r = hvctl_policy_read(cmd, argv[optind], pol);
+	if (r)
 		goto out;
-	}
-
-	if (dump) {
-		r = hvctl_host_model(cmd, h, dump, &params);
-	} else {
-		r = hvctl_host_probe(cmd, h, true);
-		if (r == -EIO) {
-			r = HVCTL_EXIT_FAILURE;
-		} else if (r < 0) {
-			fprintf(stderr, "hvctl policy check: no usable /dev/kvm (%s): using the model of this machine's CPU\n",
-				strerror(-r));
-			memset(h, 0, sizeof(*h));
-			r = hvctl_host_model_self(cmd, h);
-		}
-	}
-	if (r != 0)
+	r = dump ? -1 : check_online(cmd, pol, names, host, sizeof(host), &ev);
+	if (r < 0)
+		r = check_offline(cmd, pol, dump, &params, names, host, sizeof(host), &ev);
+	if (r)
 		goto out;
-
-	hvctl_host_policy_target(h, &target);
-	r = hv_policy_evaluate(pol, &target, names, ev);
-	if (r < 0) {
-		fprintf(stderr, "hvctl policy check: cannot evaluate: %s\n", strerror(-r));
-		r = HVCTL_EXIT_FAILURE;
-		goto out;
-	}
+	r = strcmp(hvctl_json_str(ev, "verdict") ? hvctl_json_str(ev, "verdict") : "", "accepted") == 0 ?
+		HVCTL_EXIT_OK : HVCTL_EXIT_FAILURE;
 	if (json) {
-		struct json_object *o = proto_evaluation_to_json(ev, names);
-
-		if (!o || hvctl_json_print(o) < 0) {
+		if (hvctl_json_print(ev) < 0) {
 			fprintf(stderr, "hvctl policy check: out of memory\n");
-			json_object_put(o);
 			r = HVCTL_EXIT_FAILURE;
-			goto out;
 		}
-		json_object_put(o);
 	} else {
-		print_human(pol, h, ev, names);
+		print_human(pol, host, ev, names);
 	}
-	r = ev->accepted ? HVCTL_EXIT_OK : HVCTL_EXIT_FAILURE;
 out:
+	json_object_put(ev);
 	free(pol);
-	free(ev);
-	free(h);
 	return r;
 }
 
@@ -188,8 +249,10 @@ const struct hvctl_command hvctl_cmd_policy_check = {
 		"POLICY is a JSON document (DESIGN.md §4; examples/*.json): name, vendor,\n"
 		"base (none, host, x86-64-v1..v4), features (name: force, require, optional,\n"
 		"disable or forbid), vcpus, apic (xapic, x2apic), phys_bits, migratable.\n"
-		"Without --host-dump it is checked against this machine's KVM (or the model\n"
-		"of this machine's CPU when /dev/kvm is not usable).\n"
+		"Without --host-dump it is checked by hvcapd (io.hvcap.Policy.Validate); when\n"
+		"no hvcapd answers, hvctl says so and checks it against this machine's KVM\n"
+		"itself (or the model of this machine's CPU when /dev/kvm is not usable).\n"
+		"With --host-dump it is checked offline against the modelled host.\n"
 		"\n"
 		"  -d, --host-dump FILE  check against the modelled host of this raw CPUID dump\n"
 		"  -p, --param K=V       a host parameter for --host-dump ('hvctl host model\n"

@@ -7,6 +7,8 @@
 
 #include <libcaps/dump.h>
 
+#include <proto/host.h>
+
 #include "host.h"
 #include "output.h"
 
@@ -43,10 +45,10 @@ static int apply_params(const struct hvctl_command *cmd, struct hv_host_params *
 static int model_failed(const struct hvctl_command *cmd, const char *source, int r)
 {
 	if (r == -E2BIG)
-		fprintf(stderr, "hvctl %s %s: %s: KVM's answer would exceed 256 entries\n",
-			cmd->group, cmd->name, source);
+		fprintf(stderr, "%s: %s: KVM's answer would exceed 256 entries\n",
+			hvctl_who(cmd), source);
 	else
-		fprintf(stderr, "hvctl %s %s: %s: cannot model this host: %s\n", cmd->group, cmd->name,
+		fprintf(stderr, "%s: %s: cannot model this host: %s\n", hvctl_who(cmd),
 			source, strerror(-r));
 	return HVCTL_EXIT_FAILURE;
 }
@@ -61,12 +63,8 @@ int hvctl_host_model(const struct hvctl_command *cmd, struct hvctl_host *h, cons
 
 	h->source = dump;
 	r = caps_dump_read_file(dump, CAPS_DUMP_AUTO, &h->raw, &err);
-	if (r < 0) {
-		char who[64];
-
-		snprintf(who, sizeof(who), "hvctl %s %s", cmd->group, cmd->name);
-		return hvctl_dump_error(who, dump, r, &err);
-	}
+	if (r < 0)
+		return hvctl_dump_error(hvctl_who(cmd), dump, r, &err);
 	desc.raw = &h->raw.cpuid;
 	desc.kernel = NULL;
 	/* The vendor comes from CPUID, or from vendor= when CPUID cannot tell. */
@@ -108,8 +106,8 @@ static int read_this_machine(const struct hvctl_command *cmd, struct hvctl_host 
 
 	h->source = "this machine";
 	if (r < 0) {
-		fprintf(stderr, "hvctl %s %s: cannot read this machine's CPUID: %s\n", cmd->group,
-			cmd->name, strerror(-r));
+		fprintf(stderr, "%s: cannot read this machine's CPUID: %s\n", hvctl_who(cmd),
+			strerror(-r));
 		return HVCTL_EXIT_FAILURE;
 	}
 	h->have_kernel = caps_kernel_flags_read(&h->kernel) == 0;
@@ -128,41 +126,18 @@ int hvctl_host_probe(const struct hvctl_command *cmd, struct hvctl_host *h, bool
 	r = caps_host_probe_kvm(&h->probe, &err);
 	if (r < 0) {
 		if (!quiet)
-			fprintf(stderr, "hvctl %s %s: %s\n", cmd->group, cmd->name,
+			fprintf(stderr, "%s: %s\n", hvctl_who(cmd),
 				err.message[0] ? err.message : strerror(-r));
 		return r;
 	}
 	h->record = &h->probe;
 
-	/*
-	 * Explain: where the model of this machine agrees, its reason; where
-	 * the model expects a feature KVM does not report, the vendor module
-	 * is the one to ask.
-	 */
+	/* Explain what KVM reports and leaves out with the model of this machine. */
 	if (hv_host_params_from_record(&params, &h->probe, &h->raw.cpuid) < 0 ||
-	    model_this_machine(cmd, h, &params) != 0) {
-		for (int f = 0; f < CAPS_NR_FEATURE_IDS; f++)
-			h->status[f] = (struct hv_feature_status) {
-				.reason = caps_has(&h->probe.features, f) ? HV_REASON_SUPPORTED :
-					  HV_REASON_NOT_REPORTED_BY_KVM,
-			};
-		return 0;
-	}
-	for (int f = 0; f < CAPS_NR_FEATURE_IDS; f++) {
-		bool kvm = caps_has(&h->probe.features, f);
-		bool model = caps_has(&h->model.record.features, f);
-
-		if (kvm && model)
-			h->status[f] = h->model.status[f];
-		else if (kvm)
-			h->status[f] = (struct hv_feature_status) { .reason = HV_REASON_SUPPORTED };
-		else if (!model)
-			h->status[f] = h->model.status[f];
-		else
-			h->status[f] = (struct hv_feature_status) {
-				.reason = HV_REASON_NOT_REPORTED_BY_KVM, .detail = h->probe.vendor_module,
-			};
-	}
+	    model_this_machine(cmd, h, &params) != 0)
+		hv_explain_probe(&h->probe, NULL, h->status);
+	else
+		hv_explain_probe(&h->probe, &h->model, h->status);
 	return 0;
 }
 
@@ -171,15 +146,8 @@ void hvctl_host_policy_target(const struct hvctl_host *h, struct hv_policy_targe
 	hv_policy_target_from_model(ret, &h->model, &h->params, &h->raw.cpuid);
 	ret->record = h->record;
 	ret->status = h->status;
-	if (h->record->backend == CAPS_BACKEND_KVM) {
-		const struct caps_cpuid_entry *d0 = caps_cpuid_find(&h->probe.supported, 0xd, 0);
-		const struct caps_cpuid_entry *d1 = caps_cpuid_find(&h->probe.supported, 0xd, 1);
-
-		/* The real KVM's answer is what guests are held to, not the model's. */
-		ret->host.kvm_cpu_caps = h->probe.features;
-		ret->host.supported_xcr0 = d0 && d0->index == 0 ? d0->eax | (uint64_t)d0->edx << 32 : 0;
-		ret->host.supported_xss = d1 && d1->index == 1 ? d1->ecx | (uint64_t)d1->edx << 32 : 0;
-	}
+	if (h->record->backend == CAPS_BACKEND_KVM)
+		hv_policy_target_use_probe(ret, &h->probe, h->status);
 }
 
 int hvctl_host_model_self(const struct hvctl_command *cmd, struct hvctl_host *h)
@@ -191,8 +159,8 @@ int hvctl_host_model_self(const struct hvctl_command *cmd, struct hvctl_host *h)
 	if (r)
 		return r;
 	if (hv_host_params_init(&params, &h->raw.cpuid) < 0) {
-		fprintf(stderr, "hvctl %s %s: this CPU's vendor is neither Intel nor AMD\n",
-			cmd->group, cmd->name);
+		fprintf(stderr, "%s: this CPU's vendor is neither Intel nor AMD\n",
+			hvctl_who(cmd));
 		return HVCTL_EXIT_FAILURE;
 	}
 	r = model_this_machine(cmd, h, &params);
@@ -201,26 +169,6 @@ int hvctl_host_model_self(const struct hvctl_command *cmd, struct hvctl_host *h)
 	h->record = &h->model.record;
 	memcpy(h->status, h->model.status, sizeof(h->status));
 	return 0;
-}
-
-static struct json_object *cpuid_json(const struct caps_cpuid *c)
-{
-	struct json_object *a = json_object_new_array();
-
-	for (size_t i = 0; a && i < c->nent; i++) {
-		const struct caps_cpuid_entry *e = &c->entries[i];
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "function", json_object_new_int64(e->function));
-		json_object_object_add(o, "index", json_object_new_int64(e->index));
-		json_object_object_add(o, "flags", json_object_new_int64(e->flags));
-		json_object_object_add(o, "eax", json_object_new_int64(e->eax));
-		json_object_object_add(o, "ebx", json_object_new_int64(e->ebx));
-		json_object_object_add(o, "ecx", json_object_new_int64(e->ecx));
-		json_object_object_add(o, "edx", json_object_new_int64(e->edx));
-		json_object_array_add(a, o);
-	}
-	return a;
 }
 
 /* A blank-separated list as a JSON array of strings. */
@@ -284,9 +232,9 @@ static int print_json(const struct hvctl_host *h, enum caps_names names)
 			json_object_array_add(features, json_object_new_string(name));
 	}
 	json_object_object_add(o, "features", features);
-	json_object_object_add(o, "cpuid", cpuid_json(&r->supported));
-	json_object_object_add(o, "emulated_cpuid", cpuid_json(&r->emulated));
-	json_object_object_add(o, "host_cpuid", cpuid_json(&h->raw.cpuid));
+	json_object_object_add(o, "cpuid", proto_cpuid_to_json(&r->supported));
+	json_object_object_add(o, "emulated_cpuid", proto_cpuid_to_json(&r->emulated));
+	json_object_object_add(o, "host_cpuid", proto_cpuid_to_json(&h->raw.cpuid));
 	if (h->have_kernel) {
 		json_object_object_add(o, "kernel_flags", words_json(h->kernel.flags));
 		json_object_object_add(o, "kernel_bugs", words_json(h->kernel.bugs));

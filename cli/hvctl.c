@@ -8,12 +8,28 @@
 #include <string.h>
 
 #include "hvctl.h"
+#include "online.h"
 
 static const struct hvctl_command *const commands[] = {
+	&hvctl_cmd_host_show,
+	&hvctl_cmd_host_features,
+	&hvctl_cmd_host_export,
 	&hvctl_cmd_host_probe,
 	&hvctl_cmd_host_model,
-	&hvctl_cmd_host_features,
 	&hvctl_cmd_policy_check,
+	&hvctl_cmd_vm_create,
+	&hvctl_cmd_vm_list,
+	&hvctl_cmd_vm_show,
+	&hvctl_cmd_vm_delete,
+	&hvctl_cmd_vm_add_vcpu,
+	&hvctl_cmd_vcpu_set_cpuid,
+	&hvctl_cmd_vcpu_set_apic_base,
+	&hvctl_cmd_vcpu_write_cr3,
+	&hvctl_cmd_vcpu_init,
+	&hvctl_cmd_vcpu_run,
+	&hvctl_cmd_vcpu_nested_run,
+	&hvctl_cmd_vcpu_nested_exit,
+	&hvctl_cmd_watch,
 	&hvctl_cmd_cpuid_dump,
 	&hvctl_cmd_cpuid_decode,
 };
@@ -23,27 +39,42 @@ static const struct hvctl_command *const commands[] = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: hvctl [--help] [--version] COMMAND [ARGS...]\n"
+		"Usage: hvctl [--address unix:PATH] [--help] [--version] COMMAND [ARGS...]\n"
 		"\n"
 		"Ask what a KVM x86 host offers guests, and why.\n"
 		"\n"
-		"Commands:\n");
+		"Commands (host show|export, vm, vcpu and watch ask hvcapd; host features and\n"
+		"policy check ask it too, and without it read this machine's KVM directly):\n");
 	for (size_t i = 0; i < N_COMMANDS; i++) {
-		char name[64];
+		const char *name = hvctl_who(commands[i]) + strlen("hvctl ");
 
-		snprintf(name, sizeof(name), "%s %s", commands[i]->group, commands[i]->name);
-		fprintf(f, "  %-16s %s\n", name, commands[i]->summary);
+		fprintf(f, "  %-20s %s\n", name, commands[i]->summary);
 	}
 	fprintf(f,
 		"\n"
+		"  --address unix:PATH   hvcapd's socket (default: $%s, else\n"
+		"                        %s for root, else\n"
+		"                        $XDG_RUNTIME_DIR/hvcap/io.hvcap)\n"
+		"\n"
 		"Run 'hvctl COMMAND --help' for the options of one command.\n"
-		"Exit status: 0 success, 1 failure or rejection, 2 usage error.\n");
+		"Exit status: 0 success, 1 failure or rejection, 2 usage error.\n",
+		PROTO_ADDRESS_ENV, PROTO_ADDRESS_SYSTEM + strlen("unix:"));
+}
+
+const char *hvctl_who(const struct hvctl_command *cmd)
+{
+	static char buf[64];
+
+	if (cmd->name)
+		snprintf(buf, sizeof(buf), "hvctl %s %s", cmd->group, cmd->name);
+	else
+		snprintf(buf, sizeof(buf), "hvctl %s", cmd->group);
+	return buf;
 }
 
 void hvctl_command_help(const struct hvctl_command *cmd, FILE *f)
 {
-	fprintf(f, "Usage: hvctl %s %s %s\n\n%s.\n", cmd->group, cmd->name, cmd->synopsis,
-		cmd->summary);
+	fprintf(f, "Usage: %s %s\n\n%s.\n", hvctl_who(cmd), cmd->synopsis, cmd->summary);
 	if (cmd->help && *cmd->help)
 		fprintf(f, "\n%s", cmd->help);
 }
@@ -52,11 +83,11 @@ int hvctl_usage_error(const struct hvctl_command *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "hvctl %s %s: ", cmd->group, cmd->name);
+	fprintf(stderr, "%s: ", hvctl_who(cmd));
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'hvctl %s %s --help'.\n", cmd->group, cmd->name);
+	fprintf(stderr, "\nTry '%s --help'.\n", hvctl_who(cmd));
 	return HVCTL_EXIT_USAGE;
 }
 
@@ -85,7 +116,7 @@ static void group_usage(FILE *f, const char *group)
 	fprintf(f, "Usage: hvctl %s SUBCOMMAND [ARGS...]\n\nSubcommands:\n", group);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (strcmp(commands[i]->group, group) == 0)
-			fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+			fprintf(f, "  %-14s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(f, "\nRun 'hvctl %s SUBCOMMAND --help' for its options.\n", group);
 }
 
@@ -93,6 +124,21 @@ int main(int argc, char **argv)
 {
 	bool known_group = false;
 
+	/* Global options come before the command. */
+	while (argc >= 2 && strncmp(argv[1], "--address", 9) == 0) {
+		if (argv[1][9] == '=') {
+			hvctl_address = argv[1] + 10;
+		} else if (argv[1][9] == '\0' && argc >= 3) {
+			hvctl_address = argv[2];
+			argc--;
+			argv++;
+		} else {
+			fprintf(stderr, "hvctl: option '--address' needs an argument (unix:PATH)\n");
+			return HVCTL_EXIT_USAGE;
+		}
+		argc--;
+		argv++;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return HVCTL_EXIT_USAGE;
@@ -118,11 +164,13 @@ int main(int argc, char **argv)
 		if (strcmp(cmd->group, argv[1]) != 0)
 			continue;
 		known_group = true;
-		if (argc < 3 || strcmp(cmd->name, argv[2]) != 0)
-			continue;
 		/* getopt state is global: reset it for the command's own parse. */
 		optind = 0;
 		opterr = 0;
+		if (!cmd->name)
+			return cmd->run(argc - 1, argv + 1);
+		if (argc < 3 || strcmp(cmd->name, argv[2]) != 0)
+			continue;
 		return cmd->run(argc - 2, argv + 2);
 	}
 

@@ -17,7 +17,7 @@
 
 struct hvctl_command {
 	const char *group;	/* "cpuid" */
-	const char *name;	/* "decode" */
+	const char *name;	/* "decode"; NULL for a command that is its group ("watch") */
 	const char *synopsis;	/* "[--json] FILE" */
 	const char *summary;	/* one line for the command list */
 	const char *help;	/* option descriptions for --help */
@@ -31,8 +31,26 @@ extern const struct hvctl_command hvctl_cmd_host_probe;
 extern const struct hvctl_command hvctl_cmd_host_model;
 extern const struct hvctl_command hvctl_cmd_host_features;
 extern const struct hvctl_command hvctl_cmd_policy_check;
+extern const struct hvctl_command hvctl_cmd_host_show;
+extern const struct hvctl_command hvctl_cmd_host_export;
+extern const struct hvctl_command hvctl_cmd_vm_create;
+extern const struct hvctl_command hvctl_cmd_vm_list;
+extern const struct hvctl_command hvctl_cmd_vm_show;
+extern const struct hvctl_command hvctl_cmd_vm_delete;
+extern const struct hvctl_command hvctl_cmd_vm_add_vcpu;
+extern const struct hvctl_command hvctl_cmd_vcpu_set_cpuid;
+extern const struct hvctl_command hvctl_cmd_vcpu_set_apic_base;
+extern const struct hvctl_command hvctl_cmd_vcpu_write_cr3;
+extern const struct hvctl_command hvctl_cmd_vcpu_init;
+extern const struct hvctl_command hvctl_cmd_vcpu_run;
+extern const struct hvctl_command hvctl_cmd_vcpu_nested_run;
+extern const struct hvctl_command hvctl_cmd_vcpu_nested_exit;
+extern const struct hvctl_command hvctl_cmd_watch;
 
-/* Print "hvctl GROUP NAME: message" and a --help hint; returns HVCTL_EXIT_USAGE. */
+/* "hvctl vm create", "hvctl watch": how messages name the command. */
+const char *hvctl_who(const struct hvctl_command *cmd);
+
+/* Print "hvctl GROUP [NAME]: message" and a --help hint; returns HVCTL_EXIT_USAGE. */
 int hvctl_usage_error(const struct hvctl_command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

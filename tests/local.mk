@@ -126,3 +126,7 @@ tests_unit_test_daemon_methods_SOURCES = tests/unit/test-daemon-methods.c tests/
 	tests/unit/daemon-harness.h tests/unit/synthetic-hosts.h
 tests_unit_test_daemon_methods_CFLAGS = $(HVCAP_TEST_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_test_daemon_methods_LDADD = proto/libproto.la $(HVCAP_TEST_LIBS) $(JSONC_LIBS)
+
+# hvctl's online commands against the real hvcapd (model and kvm backends).
+TESTS += tests/cli/test-hvctl-online.sh
+EXTRA_DIST += tests/cli/test-hvctl-online.sh

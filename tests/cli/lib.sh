@@ -9,6 +9,10 @@
 #   expect STATUS WHAT CMD...  run CMD (stdout in $tmp/out, stderr in
 #                          $tmp/err) and fail unless it exits STATUS
 #   finish                 exit 1 with the count, or 0
+#
+# HVCAP_ADDRESS points to a socket nobody listens on, so that commands that
+# ask hvcapd when it runs behave the same whether or not one runs on this
+# machine; scripts that start their own hvcapd set it to its socket.
 
 set -u
 
@@ -17,6 +21,7 @@ data="${HVCAP_TESTDATA:-}/libvirt-cputestdata"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0
+export HVCAP_ADDRESS="unix:$tmp/no-hvcapd"
 
 fail() {
 	echo "FAIL: $*"
