@@ -3,8 +3,11 @@
 #
 # The two Quick start commands of README.md:
 #
-#   scripts/quickstart.sh run    install build dependencies, build, and run
-#                                the main program on the embedded default
+#   scripts/quickstart.sh run    install build dependencies, build, and start
+#                                hvcapd in the foreground on the embedded
+#                                default (this machine's KVM, else the model
+#                                of its CPU; the default socket and state
+#                                directory of root or of the user)
 #   scripts/quickstart.sh test   install build dependencies, build, and run
 #                                the whole test suite
 #
@@ -85,8 +88,17 @@ make -j"$jobs"
 
 case "$action" in
 run)
-	echo ">> hvctl cpuid decode   (this machine's own CPUID)"
-	exec "$build/cli/hvctl" cpuid decode
+	cat <<EOF
+>> hvcapd   (in the foreground on this machine's KVM, or the model of its CPU
+   without /dev/kvm; Ctrl-C stops it).  In another terminal try:
+     $build/cli/hvctl host show
+     $build/cli/hvctl host features
+     $build/cli/hvctl policy check $top/examples/x86-64-v3.json
+     $build/cli/hvctl vm create web $top/examples/host-passthrough.json
+     $build/cli/hvctl vm show web
+     $build/cli/hvctl watch
+EOF
+	exec "$build/daemon/hvcapd"
 	;;
 test)
 	echo ">> make check"
