@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libcaps/dump.h>
+#include <libcaps/file.h>
 #include <proto/policy.h>
 
 #include "host.h"
@@ -112,6 +114,54 @@ static int check_online(const struct hvctl_command *cmd, const struct caps_polic
 	return r;
 }
 
+/*
+ * Have hvcapd evaluate the policy against a dump (io.hvcap.Policy.Compare):
+ * 0 with *ret the evaluation, or an exit status.
+ */
+static int check_compare(const struct hvctl_command *cmd, const struct caps_policy *pol, const char *dump,
+			 const struct hvctl_params *params, enum caps_names names, char *host,
+			 size_t size, struct json_object **ret)
+{
+	struct json_object *p, *kv;
+	struct hvctl_online o;
+	size_t len;
+	char *text;
+	int r;
+
+	r = caps_read_file(dump, CAPS_DUMP_MAX_BYTES, &text, &len);
+	if (r < 0) {
+		fprintf(stderr, "%s: %s: %s\n", hvctl_who(cmd), dump, strerror(-r));
+		return HVCTL_EXIT_FAILURE;
+	}
+	p = json_object_new_object();
+	kv = json_object_new_object();
+	if (p && kv) {
+		for (size_t i = 0; i < params->n; i++) {
+			const char *eq = strchr(params->kv[i], '=');
+			char key[64];
+
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - params->kv[i]), params->kv[i]);
+			json_object_object_add(kv, key, json_object_new_string(eq + 1));
+		}
+		json_object_object_add(p, "policy", proto_policy_to_json(pol));
+		json_object_object_add(p, "dump", json_object_new_string_len(text, (int)len));
+		json_object_object_add(p, "params", kv);
+		kv = NULL;
+		json_object_object_add(p, "names", json_object_new_string(names == CAPS_NAMES_QEMU ? "qemu" : "linux"));
+	}
+	json_object_put(kv);
+	free(text);
+	r = hvctl_online_open(cmd, &o);
+	if (r) {
+		json_object_put(p);
+		return r;
+	}
+	r = hvctl_online_call(cmd, &o, "io.hvcap.Policy.Compare", p, ret);
+	snprintf(host, size, "%s, modelled by hvcapd at %s", dump, o.address);
+	hvctl_online_close(&o);
+	return r;
+}
+
 /* Evaluate here: against a dump's model, this machine's KVM, or its model. */
 static int check_offline(const struct hvctl_command *cmd, const struct caps_policy *pol, const char *dump,
 			 const struct hvctl_params *params, enum caps_names names, char *host,
@@ -171,6 +221,7 @@ static int policy_check_run(int argc, char **argv)
 		{ "names",     required_argument, NULL, 'n' },
 		{ "host-dump", required_argument, NULL, 'd' },
 		{ "param",     required_argument, NULL, 'p' },
+		{ "daemon",    no_argument,       NULL, 'D' },
 		{ 0 }
 	};
 	const struct hvctl_command *cmd = &hvctl_cmd_policy_check;
@@ -179,11 +230,11 @@ static int policy_check_run(int argc, char **argv)
 	struct json_object *ev = NULL;
 	struct caps_policy *pol;
 	const char *dump = NULL;
-	bool json = false;
+	bool json = false, daemon = false;
 	char host[512];
 	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, ":hjn:d:p:", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":hjn:d:p:D", options, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			hvctl_command_help(cmd, stdout);
@@ -202,12 +253,17 @@ static int policy_check_run(int argc, char **argv)
 			if (hvctl_params_add(cmd, &params, optarg))
 				return HVCTL_EXIT_USAGE;
 			break;
+		case 'D':
+			daemon = true;
+			break;
 		default:
 			return hvctl_getopt_error(cmd, opt, argv);
 		}
 	}
 	if (argc - optind != 1)
 		return hvctl_usage_error(cmd, argc == optind ? "POLICY is required" : "one POLICY only");
+	if (daemon && !dump)
+		return hvctl_usage_error(cmd, "--daemon goes with --host-dump (without it hvcapd is asked anyway)");
 	if (!dump && params.n)
 		return hvctl_usage_error(cmd, "--param describes a --host-dump; this machine is probed as it is");
 
@@ -219,7 +275,10 @@ static int policy_check_run(int argc, char **argv)
 	r = hvctl_policy_read(cmd, argv[optind], pol);
 	if (r)
 		goto out;
-	r = dump ? -1 : check_online(cmd, pol, names, host, sizeof(host), &ev);
+	if (daemon)
+		r = check_compare(cmd, pol, dump, &params, names, host, sizeof(host), &ev);
+	else
+		r = dump ? -1 : check_online(cmd, pol, names, host, sizeof(host), &ev);
 	if (r < 0)
 		r = check_offline(cmd, pol, dump, &params, names, host, sizeof(host), &ev);
 	if (r)
@@ -243,7 +302,7 @@ out:
 const struct hvctl_command hvctl_cmd_policy_check = {
 	.group = "policy",
 	.name = "check",
-	.synopsis = "POLICY [--host-dump FILE [--param K=V]...] [--names linux|qemu] [--json]",
+	.synopsis = "POLICY [--host-dump FILE [--param K=V]... [--daemon]] [--names linux|qemu] [--json]",
 	.summary = "Will this vCPU feature policy run here, what the guest gets, and if not, why not",
 	.help =
 		"POLICY is a JSON document (DESIGN.md §4; examples/*.json): name, vendor,\n"
@@ -252,11 +311,14 @@ const struct hvctl_command hvctl_cmd_policy_check = {
 		"Without --host-dump it is checked by hvcapd (io.hvcap.Policy.Validate); when\n"
 		"no hvcapd answers, hvctl says so and checks it against this machine's KVM\n"
 		"itself (or the model of this machine's CPU when /dev/kvm is not usable).\n"
-		"With --host-dump it is checked offline against the modelled host.\n"
+		"With --host-dump it is checked offline against the modelled host (or, with\n"
+		"--daemon, by hvcapd).\n"
 		"\n"
 		"  -d, --host-dump FILE  check against the modelled host of this raw CPUID dump\n"
 		"  -p, --param K=V       a host parameter for --host-dump ('hvctl host model\n"
 		"                        --help' lists them)\n"
+		"  -D, --daemon          with --host-dump: have hvcapd model the dump and\n"
+		"                        evaluate (io.hvcap.Policy.Compare)\n"
 		"  -n, --names STYLE     linux (default) or qemu feature names\n"
 		"  -j, --json            the evaluation: verdict, problems, warnings, guest\n"
 		"                        (features, cpuid, phys_bits) and controls\n"

@@ -14,6 +14,7 @@ static const struct hvctl_command *const commands[] = {
 	&hvctl_cmd_host_show,
 	&hvctl_cmd_host_features,
 	&hvctl_cmd_host_export,
+	&hvctl_cmd_host_reload,
 	&hvctl_cmd_host_probe,
 	&hvctl_cmd_host_model,
 	&hvctl_cmd_policy_check,
@@ -43,8 +44,9 @@ static void usage(FILE *f)
 		"\n"
 		"Ask what a KVM x86 host offers guests, and why.\n"
 		"\n"
-		"Commands (host show|export, vm, vcpu and watch ask hvcapd; host features and\n"
-		"policy check ask it too, and without it read this machine's KVM directly):\n");
+		"Commands (host show|export|reload, vm, vcpu and watch ask hvcapd; host\n"
+		"features and policy check ask it too, and without it read this machine's KVM\n"
+		"directly):\n");
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		const char *name = hvctl_who(commands[i]) + strlen("hvctl ");
 

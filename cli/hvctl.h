@@ -33,6 +33,7 @@ extern const struct hvctl_command hvctl_cmd_host_features;
 extern const struct hvctl_command hvctl_cmd_policy_check;
 extern const struct hvctl_command hvctl_cmd_host_show;
 extern const struct hvctl_command hvctl_cmd_host_export;
+extern const struct hvctl_command hvctl_cmd_host_reload;
 extern const struct hvctl_command hvctl_cmd_vm_create;
 extern const struct hvctl_command hvctl_cmd_vm_list;
 extern const struct hvctl_command hvctl_cmd_vm_show;

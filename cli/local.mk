@@ -15,6 +15,7 @@ cli_hvctl_SOURCES = \
 	cli/cmd-host-show.c \
 	cli/cmd-host-features.c \
 	cli/cmd-host-export.c \
+	cli/cmd-host-reload.c \
 	cli/cmd-host-probe.c \
 	cli/cmd-host-model.c \
 	cli/cmd-policy-check.c \

@@ -152,7 +152,9 @@ int hvctl_online_call(const struct hvctl_command *cmd, struct hvctl_online *o, c
 		return HVCTL_EXIT_FAILURE;
 	}
 	if (reply.error[0]) {
-		bool usage = strcmp(reply.error, "org.varlink.service.InvalidParameter") == 0;
+		/* What the command line gave is at fault: a usage error, as offline. */
+		bool usage = strcmp(reply.error, "org.varlink.service.InvalidParameter") == 0 ||
+			     strcmp(reply.error, "io.hvcap.Policy.InvalidHostParameter") == 0;
 
 		hvctl_print_varlink_error(cmd, reply.error, reply.parameters);
 		proto_reply_done(&reply);

@@ -50,7 +50,8 @@ bool hvctl_online_is_absent(int r);
  * Call method with parameters (consumed, may be NULL).  0 with *ret the
  * reply parameters (owned by the caller) on success; on an error reply,
  * print it in words and return HVCTL_EXIT_FAILURE (or HVCTL_EXIT_USAGE
- * for InvalidParameter, which is the command line's fault); on a
+ * for InvalidParameter and InvalidHostParameter, the command line's
+ * fault); on a
  * connection failure print it and return HVCTL_EXIT_FAILURE.
  */
 int hvctl_online_call(const struct hvctl_command *cmd, struct hvctl_online *o, const char *method,

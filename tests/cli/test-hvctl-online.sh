@@ -119,6 +119,27 @@ for p in "$examples"/*.json "$tmp/empty.json"; do
 	jq -S . "$tmp/offline.json" >"$tmp/b.json"
 	cmp -s "$tmp/a.json" "$tmp/b.json" || fail "policy check $(basename "$p"): daemon and offline differ"
 done
+# Compare: hvcapd models a dump it is sent, as hvctl does offline.
+zen1="$data/x86_64-cpuid-EPYC-7601-32-Core.xml"
+for p in "$examples/large-x2apic.json" "$examples/web-tier-amd.json"; do
+	"$hvctl" policy check --json "$p" --host-dump "$zen1" --param avic=on --daemon >"$tmp/online.json" 2>"$tmp/err"
+	on=$?
+	"$hvctl" policy check --json "$p" --host-dump "$zen1" --param avic=on >"$tmp/offline.json" 2>/dev/null
+	off=$?
+	[ "$on" -eq "$off" ] || fail "policy check --daemon $(basename "$p"): exit $on, offline $off: $(cat "$tmp/err")"
+	jq -S . "$tmp/online.json" >"$tmp/a.json"
+	jq -S . "$tmp/offline.json" >"$tmp/b.json"
+	cmp -s "$tmp/a.json" "$tmp/b.json" || fail "policy check --daemon $(basename "$p"): Compare and offline differ"
+done
+expect 0 "policy check --daemon (human)" "$hvctl" policy check "$tmp/empty.json" --host-dump "$zen1" --daemon
+grep -q "^host: *$zen1, modelled by hvcapd at unix:$tmp/zen5.sock" "$tmp/out" || fail "Compare: host line"
+expect 2 "policy check --daemon: bad parameter" "$hvctl" policy check "$tmp/empty.json" --host-dump "$zen1" \
+	--param avic=sometimes --daemon
+grep -q "io.hvcap.Policy.InvalidHostParameter" "$tmp/err" || fail "InvalidHostParameter not named: $(cat "$tmp/err")"
+printf 'not a dump\n' >"$tmp/garbage.txt"
+expect 1 "policy check --daemon: bad dump" "$hvctl" policy check "$tmp/empty.json" --host-dump "$tmp/garbage.txt" --daemon
+grep -q "io.hvcap.Policy.InvalidDump" "$tmp/err" || fail "InvalidDump not named: $(cat "$tmp/err")"
+expect 2 "policy check --daemon without a dump" "$hvctl" policy check "$tmp/empty.json" --daemon
 expect 0 "policy check (human)" "$hvctl" policy check "$examples/web-tier-amd.json"
 grep -q "^host: *hvcapd at unix:$tmp/zen5.sock" "$tmp/out" || fail "policy check: host line"
 grep -q "^verdict: *ACCEPTED" "$tmp/out" || fail "policy check: verdict"
@@ -239,6 +260,8 @@ if command -v setpriv >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
 	grep -q "io.hvcap.PermissionDenied" "$tmp/err" || fail "nobody: PermissionDenied not named: $(cat "$tmp/err")"
 	expect 1 "nobody: vcpu run" $as_nobody "$hvctl" vcpu run l1 0
 	grep -q "io.hvcap.PermissionDenied" "$tmp/err" || fail "nobody: vcpu run not denied"
+	expect 1 "nobody: host reload" $as_nobody "$hvctl" host reload
+	grep -q "io.hvcap.PermissionDenied" "$tmp/err" || fail "nobody: host reload not denied"
 	expect 1 "nobody: vm delete" $as_nobody "$hvctl" vm delete web
 	grep -q "^<5>permission denied: uid 65534 .*io.hvcap.Vm.Delete" "$tmp/zen5.log" ||
 		fail "denied request not logged with uid and method: $(tail -3 "$tmp/zen5.log")"
@@ -262,6 +285,40 @@ watch_pid=
 jq -s -e '.[0].event == "watching" and .[1].event == "vm_created" and .[1].name == "watched"
           and .[2].event == "vm_deleted" and .[2].vm == .[1].vm' "$tmp/watch.out" >/dev/null ||
 	fail "watch: $(cat "$tmp/watch.out" "$tmp/watch.err")"
+
+# --- Reload: the host loses AVX2 (a BIOS or microcode change); the VMs
+# whose policy gave them AVX2 drifted, and Watch says so.
+"$hvctl" watch --json >"$tmp/watch.out" 2>"$tmp/watch.err" &
+watch_pid=$!
+expect 0 "host reload: unchanged" "$hvctl" host reload --json
+jq -e --arg fp "$fp" '.changed == false and .fingerprint == $fp and .drifted == []' "$tmp/out" >/dev/null ||
+	fail "reload of an unchanged host: $(cat "$tmp/out")"
+cp "$tmp/zen5.xml" "$tmp/zen5.orig.xml"
+line=$(grep "eax_in='0x00000007' ecx_in='0x00'" "$tmp/zen5.xml")
+ebx7=$(echo "$line" | sed "s/.* ebx='\(0x[0-9a-f]*\)'.*/\1/")
+sed "/eax_in='0x00000007' ecx_in='0x00'/s/ ebx='$ebx7'/ ebx='$(printf '0x%08x' $((ebx7 & ~0x20)))'/" \
+	"$tmp/zen5.orig.xml" >"$tmp/zen5.xml"
+expect 0 "host reload: changed" "$hvctl" host reload
+grep -q "^the host changed: fingerprint" "$tmp/out" && grep -q "^1 VM drifted: $(
+	"$hvctl" vm list --json | jq '.vms[] | select(.name == "web") | .vm')" "$tmp/out" ||
+	fail "reload after losing AVX2: $(cat "$tmp/out")"
+i=0
+while ! grep -q '"vm"' "$tmp/watch.out" && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+kill "$watch_pid" 2>/dev/null
+wait "$watch_pid" 2>/dev/null
+watch_pid=
+jq -s -e '[.[] | select(.event == "host_drift")] | length == 2 and (.[1].name == "web")
+          and (.[1].detail | test("-avx2"))' "$tmp/watch.out" >/dev/null ||
+	fail "no host_drift events for web: $(cat "$tmp/watch.out")"
+printf 'garbage\n' >"$tmp/zen5.xml"
+expect 1 "host reload: unreadable dump" "$hvctl" host reload
+grep -q "io.hvcap.Host.ReloadFailed" "$tmp/err" || fail "ReloadFailed not named: $(cat "$tmp/err")"
+expect 0 "host show after a failed reload" "$hvctl" host show --json
+jq -e --arg fp "$fp" '.host.fingerprint != $fp' "$tmp/out" >/dev/null || fail "the reloaded host was lost"
+cp "$tmp/zen5.orig.xml" "$tmp/zen5.xml"
+expect 0 "host reload: back" "$hvctl" host reload --json
+jq -e --arg fp "$fp" '.changed and .fingerprint == $fp and .drifted == []' "$tmp/out" >/dev/null ||
+	fail "reload back to the first host: $(cat "$tmp/out")"
 
 # --- Restart: every VM and vCPU comes back as it was.
 "$hvctl" vm list --json >"$tmp/list-before.json"
