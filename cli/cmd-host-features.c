@@ -217,15 +217,7 @@ static int host_features_run(int argc, char **argv)
 	if (dump) {
 		r = hvctl_host_model(cmd, h, dump, &params);
 	} else {
-		r = hvctl_host_probe(cmd, h, true);
-		if (r == -EIO) {
-			r = HVCTL_EXIT_FAILURE;
-		} else if (r < 0) {
-			fprintf(stderr, "hvctl host features: no usable /dev/kvm (%s): using the model of this machine's CPU\n",
-				strerror(-r));
-			memset(h, 0, sizeof(*h));
-			r = hvctl_host_model_self(cmd, h);
-		}
+		r = hvctl_host_this_machine(cmd, h);
 	}
 	if (r == 0) {
 		struct json_object *o;

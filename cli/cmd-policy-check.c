@@ -138,7 +138,7 @@ static int check_compare(const struct hvctl_command *cmd, const struct caps_poli
 	if (p && kv) {
 		for (size_t i = 0; i < params->n; i++) {
 			const char *eq = strchr(params->kv[i], '=');
-			char key[64];
+			char key[HVCTL_PARAM_KEY_MAX];
 
 			snprintf(key, sizeof(key), "%.*s", (int)(eq - params->kv[i]), params->kv[i]);
 			json_object_object_add(kv, key, json_object_new_string(eq + 1));
@@ -181,15 +181,7 @@ static int check_offline(const struct hvctl_command *cmd, const struct caps_poli
 	if (dump) {
 		r = hvctl_host_model(cmd, h, dump, params);
 	} else {
-		r = hvctl_host_probe(cmd, h, true);
-		if (r == -EIO) {
-			r = HVCTL_EXIT_FAILURE;
-		} else if (r < 0) {
-			fprintf(stderr, "hvctl policy check: no usable /dev/kvm (%s): using the model of this machine's CPU\n",
-				strerror(-r));
-			memset(h, 0, sizeof(*h));
-			r = hvctl_host_model_self(cmd, h);
-		}
+		r = hvctl_host_this_machine(cmd, h);
 	}
 	if (r != 0)
 		goto out;

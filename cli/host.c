@@ -14,6 +14,13 @@
 
 int hvctl_params_add(const struct hvctl_command *cmd, struct hvctl_params *ps, const char *kv)
 {
+	const char *eq = strchr(kv, '=');
+
+	if (!eq || eq == kv)
+		return hvctl_usage_error(cmd, "--param '%s' is not KEY=VALUE (keys: %s)", kv,
+					 hv_host_params_names());
+	if ((size_t)(eq - kv) >= HVCTL_PARAM_KEY_MAX)
+		return hvctl_usage_error(cmd, "--param '%s': key too long", kv);
 	if (ps->n >= sizeof(ps->kv) / sizeof(ps->kv[0]))
 		return hvctl_usage_error(cmd, "too many --param options (at most 64)");
 	ps->kv[ps->n++] = kv;
@@ -24,16 +31,11 @@ static int apply_params(const struct hvctl_command *cmd, struct hv_host_params *
 			const struct hvctl_params *ps)
 {
 	for (size_t i = 0; i < ps->n; i++) {
-		char key[64], err[512];
+		char key[HVCTL_PARAM_KEY_MAX], err[512];
 		const char *eq = strchr(ps->kv[i], '=');
-		size_t klen;
+		size_t klen = (size_t)(eq - ps->kv[i]);
 
-		if (!eq || eq == ps->kv[i])
-			return hvctl_usage_error(cmd, "--param '%s' is not KEY=VALUE (keys: %s)", ps->kv[i],
-						 hv_host_params_names());
-		klen = (size_t)(eq - ps->kv[i]);
-		if (klen >= sizeof(key))
-			return hvctl_usage_error(cmd, "--param '%s': key too long", ps->kv[i]);
+		/* hvctl_params_add() let only KEY=VALUE with a short key through. */
 		memcpy(key, ps->kv[i], klen);
 		key[klen] = '\0';
 		if (hv_host_params_set(p, key, eq + 1, err, sizeof(err)) < 0)
@@ -139,6 +141,21 @@ int hvctl_host_probe(const struct hvctl_command *cmd, struct hvctl_host *h, bool
 	else
 		hv_explain_probe(&h->probe, &h->model, h->status);
 	return 0;
+}
+
+int hvctl_host_this_machine(const struct hvctl_command *cmd, struct hvctl_host *h)
+{
+	int r = hvctl_host_probe(cmd, h, true);
+
+	if (r == -EIO)
+		return HVCTL_EXIT_FAILURE;
+	if (r < 0) {
+		fprintf(stderr, "%s: no usable /dev/kvm (%s): using the model of this machine's CPU\n",
+			hvctl_who(cmd), strerror(-r));
+		memset(h, 0, sizeof(*h));
+		r = hvctl_host_model_self(cmd, h);
+	}
+	return r;
 }
 
 void hvctl_host_policy_target(const struct hvctl_host *h, struct hv_policy_target *ret)

@@ -26,13 +26,15 @@ struct hvctl_host {
 	struct hv_feature_status status[CAPS_NR_FEATURE_IDS];
 };
 
-/* Collected --param K=V options. */
+/* Collected --param K=V options: each has a '=' after a key of 1..63 bytes. */
+#define HVCTL_PARAM_KEY_MAX 64
+
 struct hvctl_params {
 	const char *kv[64];
 	size_t n;
 };
 
-/* Remember one --param; a usage error past 64. */
+/* Remember one --param; a usage error for anything but KEY=VALUE, or past 64. */
 int hvctl_params_add(const struct hvctl_command *cmd, struct hvctl_params *ps, const char *kv);
 
 /*
@@ -52,6 +54,12 @@ int hvctl_host_probe(const struct hvctl_command *cmd, struct hvctl_host *h, bool
 
 /* The model of this machine's own CPU and kernel (no /dev/kvm needed). */
 int hvctl_host_model_self(const struct hvctl_command *cmd, struct hvctl_host *h);
+
+/*
+ * This machine: its KVM, or when /dev/kvm is not usable (said on stderr)
+ * the model of its CPU.  0 or an exit status.
+ */
+int hvctl_host_this_machine(const struct hvctl_command *cmd, struct hvctl_host *h);
 
 /*
  * What a policy is evaluated against: the record, the reasons, and for the

@@ -136,6 +136,9 @@ grep -q "^host: *$zen1, modelled by hvcapd at unix:$tmp/zen5.sock" "$tmp/out" ||
 expect 2 "policy check --daemon: bad parameter" "$hvctl" policy check "$tmp/empty.json" --host-dump "$zen1" \
 	--param avic=sometimes --daemon
 grep -q "io.hvcap.Policy.InvalidHostParameter" "$tmp/err" || fail "InvalidHostParameter not named: $(cat "$tmp/err")"
+expect 2 "policy check --daemon: --param without =" "$hvctl" policy check "$tmp/empty.json" \
+	--host-dump "$zen1" --param avic --daemon
+grep -q "not KEY=VALUE" "$tmp/err" || fail "--param without '=': $(cat "$tmp/err")"
 printf 'not a dump\n' >"$tmp/garbage.txt"
 expect 1 "policy check --daemon: bad dump" "$hvctl" policy check "$tmp/empty.json" --host-dump "$tmp/garbage.txt" --daemon
 grep -q "io.hvcap.Policy.InvalidDump" "$tmp/err" || fail "InvalidDump not named: $(cat "$tmp/err")"
