@@ -88,6 +88,24 @@ const struct caps_word_info *caps_word_info(enum caps_word word)
 	return &caps_words[word];
 }
 
+uint32_t caps_word_names_hash(size_t n)
+{
+	uint32_t h = UINT32_C(0x811c9dc5);
+
+	if (n > NR_CAPS_WORDS)
+		return 0;
+	for (size_t w = 0; w < n; w++) {
+		const char *name = caps_words[w].name;
+
+		/* Each name with its NUL, so that "AB","C" and "A","BC" differ. */
+		do {
+			h ^= (unsigned char)*name;
+			h *= UINT32_C(0x01000193);
+		} while (*name++);
+	}
+	return h;
+}
+
 int caps_word_find_cpuid(uint32_t function, uint32_t index, enum caps_reg reg)
 {
 	for (int w = 0; w < NR_CAPS_WORDS; w++) {

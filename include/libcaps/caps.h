@@ -86,6 +86,12 @@ static inline uint32_t caps_feature_mask(int feature) { return UINT32_C(1) << (f
 
 /* Word table. */
 const struct caps_word_info *caps_word_info(enum caps_word word);
+/*
+ * FNV-1a (32 bit) over the names of the first n words, each with its NUL:
+ * which word a feature id's word number means (the control plane's
+ * cap_words_hash).  0 for n > NR_CAPS_WORDS.
+ */
+uint32_t caps_word_names_hash(size_t n);
 /* The word that holds CPUID (function, index, reg), or -ENOENT. */
 int caps_word_find_cpuid(uint32_t function, uint32_t index, enum caps_reg reg);
 const char *caps_reg_name(enum caps_reg reg);	/* "eax" ... */
