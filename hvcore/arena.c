@@ -34,6 +34,9 @@ struct hv_page_arena {
 	uint64_t allocated;	/* pages taken from the free pool */
 	uint64_t freed;		/* pages given back */
 	uint64_t first_free;	/* every pfn below it is in use */
+	/* The owner's hook for a full shared arena (hv_page_arena_set_grow()). */
+	int (*grow)(void *data, uint64_t npages);
+	void *grow_data;
 };
 
 static uint64_t words_for(uint64_t npages)
@@ -99,6 +102,32 @@ int hv_page_arena_grow(struct hv_page_arena *a, uint64_t npages)
 uint64_t hv_page_arena_npages(const struct hv_page_arena *a)
 {
 	return a->npages;
+}
+
+void hv_page_arena_set_grow(struct hv_page_arena *a, int (*grow)(void *data, uint64_t npages), void *data)
+{
+	if (!a)
+		return;
+	a->grow = grow;
+	a->grow_data = grow ? data : NULL;
+}
+
+int hv_page_arena_grow_by_hook(struct hv_page_arena *a)
+{
+	/*
+	 * One order-1 block past the end fits any allocation: it starts at
+	 * an even pfn, so round the end up to one first.
+	 */
+	uint64_t want = ((a->npages + 1) & ~1ull) + 2;
+	int r;
+
+	if (!a->grow || want > HV_PAGE_ARENA_MAX_PAGES)
+		return -ENOMEM;
+	r = a->grow(a->grow_data, want);
+	if (r < 0)
+		return r;
+	/* A hook that did not grow the arena must not make the caller loop. */
+	return a->npages >= want ? 0 : -ENOMEM;
 }
 
 uint64_t hv_page_arena_allocated(const struct hv_page_arena *a)

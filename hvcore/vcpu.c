@@ -436,6 +436,11 @@ int hv_vcpu_get_cpuid(const struct hv_vcpu *vcpu, struct caps_cpuid_entry *buf, 
 	return 0;
 }
 
+uint32_t hv_vcpu_cpuid_nent(const struct hv_vcpu *vcpu)
+{
+	return (uint32_t)vcpu->cpuid->nent;
+}
+
 bool hv_vcpu_has_run(const struct hv_vcpu *vcpu)
 {
 	return vcpu->has_run;

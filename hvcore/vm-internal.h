@@ -161,7 +161,16 @@ void hv_init_vmcb_eraps(struct hv_vcpu *vcpu);
 
 /* arena.c */
 uint64_t hv_page_arena_npages(const struct hv_page_arena *a);
+/*
+ * A full shared arena: ask its owner's grow hook for room for one more
+ * allocation.  0 once the arena holds it; the hook's -errno; -ENOMEM
+ * without a hook or when the hook did not grow the arena enough.
+ */
+int hv_page_arena_grow_by_hook(struct hv_page_arena *a);
 
 /* vm.c */
-/* A control page from the VM's arena (SNP-safe if snp), growing a private arena on demand. */
+/*
+ * A control page from the VM's arena (SNP-safe if snp), growing a private
+ * arena on demand and a shared one through its owner's grow hook.
+ */
 int hv_vm_alloc_control_page(struct hv_vm *vm, bool snp, uint64_t *ret_pfn);

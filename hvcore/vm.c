@@ -88,8 +88,7 @@ int hv_vm_new(const struct hv_host *host, uint32_t max_vcpus, struct hv_page_are
 		vm->arena_is_private = true;
 	}
 
-	/* SVM sets the flag in avic_hardware_setup() when AVIC runs without x2AVIC. */
-	vm->hybrid_avic = hv_vm_is_svm(vm) && host->enable_apicv && !host->x2avic;
+	vm->hybrid_avic = hv_host_is_hybrid_avic(host);
 	/*
 	 * kvm_apicv_init(): without APICv the VM is inhibited for good.  The
 	 * model's VMs have an in-kernel irqchip from the start, as QEMU
@@ -163,6 +162,12 @@ struct hv_vcpu *hv_vm_vcpu(const struct hv_vm *vm, uint32_t vcpu_id)
 	return NULL;
 }
 
+bool hv_host_is_hybrid_avic(const struct hv_host *host)
+{
+	/* SVM sets the flag in avic_hardware_setup() when AVIC runs without x2AVIC. */
+	return host->vendor == HV_VENDOR_AMD && host->enable_apicv && !host->x2avic;
+}
+
 bool hv_vm_is_hybrid_avic(const struct hv_vm *vm)
 {
 	return vm->hybrid_avic;
@@ -188,9 +193,15 @@ int hv_vm_alloc_control_page(struct hv_vm *vm, bool snp, uint64_t *ret_pfn)
 		uint64_t size = npages ? npages * 2 : PRIVATE_ARENA_PAGES_MIN;
 
 		r = hv_snp_safe_alloc_page(a, snp, ret_pfn);
-		if (r != -ENOMEM || !vm->arena_is_private || npages >= PRIVATE_ARENA_PAGES_MAX)
+		if (r != -ENOMEM)
 			return r;
-		r = hv_page_arena_grow(a, size < PRIVATE_ARENA_PAGES_MAX ? size : PRIVATE_ARENA_PAGES_MAX);
+		/* A shared arena grows when its owner can back more pages. */
+		if (!vm->arena_is_private)
+			r = hv_page_arena_grow_by_hook(a);
+		else if (npages >= PRIVATE_ARENA_PAGES_MAX)
+			return r;
+		else
+			r = hv_page_arena_grow(a, size < PRIVATE_ARENA_PAGES_MAX ? size : PRIVATE_ARENA_PAGES_MAX);
 		if (r < 0)
 			return r;
 	}

@@ -62,6 +62,23 @@ void hv_page_arena_free(struct hv_page_arena *a);
  */
 int hv_page_arena_grow(struct hv_page_arena *a, uint64_t npages);
 
+/*
+ * Growth of a shared arena (one passed to hv_vm_new()), which hvcore
+ * never grows by itself: what backs its pages belongs to its owner (for
+ * hvcapd, the control plane's file).  When an allocation for a VM finds
+ * the arena full, hvcore calls grow(data, npages) once, npages being the
+ * size in all that fits one more allocation of either kind whatever is
+ * free now (one new order-1 block past the end).
+ * The owner extends what backs the pages, calls hv_page_arena_grow()
+ * with npages or more, and returns 0; or returns -errno and leaves the
+ * arena as it was, and the allocation (and the vCPU creation or nested
+ * VMRUN that needed it) fails with that error, changing nothing.  A hook
+ * that returns 0 without growing the arena enough makes the allocation
+ * fail with -ENOMEM.  grow NULL (the default) removes the hook: a full
+ * arena is -ENOMEM.  Private arenas grow on their own and never call it.
+ */
+void hv_page_arena_set_grow(struct hv_page_arena *a, int (*grow)(void *data, uint64_t npages), void *data);
+
 /* Counters for leak checks: pages handed out and pages given back. */
 uint64_t hv_page_arena_allocated(const struct hv_page_arena *a);
 uint64_t hv_page_arena_freed(const struct hv_page_arena *a);
@@ -145,7 +162,8 @@ struct hv_vcpu;
  * A VM on host (copied).  max_vcpus bounds vCPU creation; the arena holds
  * the VM's control pages (VMCB, vmcb02, VMSA, AVIC backing) and must
  * outlive the VM; NULL gives the VM a private arena, which grows on
- * demand.  -EINVAL for max_vcpus == 0.
+ * demand (a shared arena grows through hv_page_arena_set_grow()'s hook).
+ * -EINVAL for max_vcpus == 0.
  */
 int hv_vm_new(const struct hv_host *host, uint32_t max_vcpus, struct hv_page_arena *arena,
 	      struct hv_vm **ret);
@@ -159,8 +177,10 @@ struct hv_vcpu *hv_vm_vcpu(const struct hv_vm *vm, uint32_t vcpu_id);
 /*
  * The vendor flag of §4 rule 1
  * (allow_apicv_in_x2apic_without_x2apic_virtualization): SVM with AVIC
- * enabled and no x2AVIC, i.e. hybrid AVIC.
+ * enabled and no x2AVIC, i.e. hybrid AVIC.  Every VM on such a host
+ * has it.
  */
+bool hv_host_is_hybrid_avic(const struct hv_host *host);
 bool hv_vm_is_hybrid_avic(const struct hv_vm *vm);
 bool hv_vm_is_apic_access_memslot_enabled(const struct hv_vm *vm);
 bool hv_vm_is_apic_access_memslot_inhibited(const struct hv_vm *vm);
@@ -204,6 +224,8 @@ int hv_vcpu_set_cpuid(struct hv_vcpu *vcpu, const struct caps_cpuid_entry *entri
  * the entries and *nent.  The entries carry KVM's runtime bits.
  */
 int hv_vcpu_get_cpuid(const struct hv_vcpu *vcpu, struct caps_cpuid_entry *buf, uint32_t *nent);
+/* The number of entries KVM_GET_CPUID2 returns (cpuid_nent). */
+uint32_t hv_vcpu_cpuid_nent(const struct hv_vcpu *vcpu);
 /* True once the vCPU has entered the guest (KVM_RUN): CPUID is frozen. */
 bool hv_vcpu_has_run(const struct hv_vcpu *vcpu);
 

@@ -869,11 +869,14 @@ START_TEST(test_get_cpuid_too_small)
 	n = CAPS_CPUID_MAX_ENTRIES;
 	ck_assert_int_eq(hv_vcpu_get_cpuid(v, buf, &n), 0);
 	ck_assert_uint_eq(n, guest.nent);
+	/* The count alone, without a buffer. */
+	ck_assert_uint_eq(hv_vcpu_cpuid_nent(v), guest.nent);
 	/* An empty CPUID fits anything. */
 	ck_assert_int_eq(hv_vcpu_set_cpuid(v, NULL, 0, NULL), 0);
 	n = 0;
 	ck_assert_int_eq(hv_vcpu_get_cpuid(v, buf, &n), 0);
 	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(hv_vcpu_cpuid_nent(v), 0);
 	hv_vm_free(vm);
 }
 END_TEST
@@ -1252,6 +1255,7 @@ START_TEST(test_memslot_inhibited_only_with_hybrid_avic)
 	make_apic_host(k);
 	vm = vm_with_vcpu(2, &v);
 	ck_assert(hv_vm_is_hybrid_avic(vm) == hybrid);
+	ck_assert(hv_host_is_hybrid_avic(&hh) == hybrid);
 	ck_assert(hv_vm_is_apic_access_memslot_enabled(vm) == allocated);
 	ck_assert(!hv_vm_is_apic_access_memslot_inhibited(vm));
 
@@ -1702,6 +1706,113 @@ START_TEST(test_snp_vm_control_pages)
 }
 END_TEST
 
+/* A shared arena's owner: what the grow hook was asked, and how it answers. */
+struct grow_owner {
+	struct hv_page_arena *a;
+	unsigned calls;
+	uint64_t size;		/* what the owner let the arena hold */
+	bool asked_right;	/* every call asked for one order-1 block past the end */
+	int fail;		/* -errno to refuse, 0 to grow */
+	bool lie;		/* answer 0 without growing */
+};
+
+static int grow_cb(void *data, uint64_t npages)
+{
+	struct grow_owner *o = data;
+
+	o->calls++;
+	o->asked_right &= npages == ((o->size + 1) & ~1ull) + 2;
+	if (o->fail)
+		return o->fail;
+	if (o->lie)
+		return 0;
+	o->size = npages;
+	return hv_page_arena_grow(o->a, npages);
+}
+
+/* hv_page_arena_set_grow(): an allocation that finds a shared arena full asks its owner once. */
+START_TEST(test_arena_grow_hook)
+{
+	bool snp = _i;
+	struct grow_owner o = { .a = NULL, .asked_right = true };
+	struct hv_vcpu_pages first, pages;
+	struct hv_vm *vm = NULL;
+	struct hv_vcpu *v;
+	uint64_t in_use;
+	uint8_t ctl;
+
+	make_host(true, snp ? "avic=on snp=on nested=on" : "avic=on snp=off nested=on");
+	ck_assert(hh.snp == snp);
+	/* Room for exactly one vCPU: two pages, each an order-1 block with SNP (pfn 0 wasted). */
+	o.size = snp ? 4 : 2;
+	ck_assert_int_eq(hv_page_arena_new(o.size, &o.a), 0);
+	ck_assert_int_eq(hv_vm_new(&hh, 64, o.a, &vm), 0);
+
+	/* Without a hook a full shared arena is -ENOMEM, as before. */
+	ck_assert_int_eq(hv_vcpu_create(vm, 0, &v), 0);
+	hv_vcpu_control_pages(v, &first);
+	ck_assert_int_eq(hv_vcpu_create(vm, 1, &v), -ENOMEM);
+	ck_assert_uint_eq(hv_vm_vcpu_count(vm), 1);
+
+	hv_page_arena_set_grow(o.a, grow_cb, &o);
+	for (uint32_t id = 1; id < 40; id++) {
+		unsigned calls = o.calls;
+
+		ck_assert_int_eq(hv_vcpu_create(vm, id, &v), 0);
+		/* At most one call per page a vCPU takes (VMCB, AVIC backing), each for room past the end. */
+		ck_assert_uint_le(o.calls - calls, 2);
+	}
+	ck_assert_uint_gt(o.calls, 0);
+	ck_assert(o.asked_right);
+	/* Growth moves nothing: vCPU 0 keeps its pages. */
+	hv_vcpu_control_pages(hv_vm_vcpu(vm, 0), &pages);
+	ck_assert_uint_eq(pages.vmcb01, first.vmcb01);
+	ck_assert_uint_eq(pages.avic_backing, first.avic_backing);
+
+	/* The owner refuses: the creation fails with its error and changes nothing. */
+	o.fail = -ENOSPC;
+	for (uint32_t id = 100;; id++) {
+		size_t count = hv_vm_vcpu_count(vm);
+		unsigned calls = o.calls;
+		int r;
+
+		in_use = hv_page_arena_in_use(o.a);
+		r = hv_vcpu_create(vm, id, &v);
+		if (r == 0) {
+			/* What the last growth left over: no call. */
+			ck_assert_uint_eq(o.calls, calls);
+			continue;
+		}
+		ck_assert_int_eq(r, -ENOSPC);
+		ck_assert_uint_eq(hv_vm_vcpu_count(vm), count);
+		ck_assert_ptr_null(hv_vm_vcpu(vm, id));
+		ck_assert_uint_eq(hv_page_arena_in_use(o.a), in_use);
+		break;
+	}
+
+	/* A nested VMRUN that needs vmcb02 fails the same way, before any state changes. */
+	v = hv_vm_vcpu(vm, 0);
+	ck_assert_int_eq(hv_vcpu_set_cpuid(v, guest.entries, guest.nent, NULL), 0);
+	ck_assert_int_eq(hv_vcpu_nested_run(v, 0, &ctl), -ENOSPC);
+	ck_assert(!hv_vcpu_is_guest_mode(v));
+	ck_assert(!hv_vcpu_has_run(v));
+
+	/* A hook that answers 0 without growing cannot make hvcore loop. */
+	o.fail = 0;
+	o.lie = true;
+	ck_assert_int_eq(hv_vcpu_nested_run(v, 0, &ctl), -ENOMEM);
+	/* And a removed hook is not called. */
+	hv_page_arena_set_grow(o.a, NULL, &o);
+	o.calls = 0;
+	ck_assert_int_eq(hv_vcpu_nested_run(v, 0, &ctl), -ENOMEM);
+	ck_assert_uint_eq(o.calls, 0);
+
+	hv_vm_free(vm);
+	ck_assert_uint_eq(hv_page_arena_in_use(o.a), 0);
+	hv_page_arena_free(o.a);
+}
+END_TEST
+
 /* VMX vCPUs take one plain page; no AVIC backing page. */
 START_TEST(test_vmx_control_pages)
 {
@@ -1956,6 +2067,7 @@ int main(void)
 	tcase_add_test(tc, test_snp_off_plain_pages);
 	tcase_add_test(tc, test_arena_full_and_grow);
 	tcase_add_test(tc, test_arena_reuses_freed_pages);
+	tcase_add_loop_test(tc, test_arena_grow_hook, 0, 2);
 	tcase_add_loop_test(tc, test_snp_vm_control_pages, 0, 2);
 	tcase_add_test(tc, test_vmx_control_pages);
 	tcase_add_test(tc, test_vcpu_create_errors);
