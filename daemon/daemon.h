@@ -111,7 +111,8 @@ enum hvcapd_backend_choice {
 struct hvcapd_config {
 	const char *listen;		/* socket path; NULL: socket activation or the default */
 	const char *state_dir;
-	const char *control;		/* the shared-memory file (next issue) */
+	const char *control;		/* the shared-memory control file; NULL: none */
+	gid_t control_gid;		/* its group (the socket's); (gid_t)-1: the daemon's */
 	enum hvcapd_backend_choice host;
 	const char *host_dump;		/* model backend: the dump */
 	const char *params[64];		/* model backend: "K=V" */
@@ -166,9 +167,10 @@ int hvcapd_reload(struct hvcapd *d, char *summary, size_t size);
 
 /*
  * Mutating methods call this before replying: the VM's state is durable
- * (temporary file, fsync, rename, fsync of the directory) when it returns
- * 0.  On failure the method replies with an error and the in-memory state
- * must equal what is on disk.
+ * (temporary file, fsync, rename, fsync of the directory) and published in
+ * the control plane when it returns 0.  On failure the method replies with
+ * an error and the in-memory state (and the control plane) must equal
+ * what is on disk.  Removing unpublishes the VM from the control plane.
  */
 int hvcapd_state_save_vm(struct hvcapd *d, uint32_t vm_id);
 int hvcapd_state_remove_vm(struct hvcapd *d, uint32_t vm_id);

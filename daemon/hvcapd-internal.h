@@ -4,13 +4,16 @@
 /*
  * The daemon's state behind daemon.h's lifecycle functions: the host
  * (host.c), the VM registry (registry.c), the state files (state.c), the
- * Watch streams (events.c), and what the method files share
- * (method-common.c).  The server (server.c, main.c) does not use this
- * header; methods do.
+ * shared-memory control plane (control.c, control.h), the Watch streams
+ * (events.c), and what the method files share (method-common.c).  The
+ * server (server.c, main.c) does not use this header; methods do.
  *
  * Layering inside the daemon: method-*.c may use everything here;
- * registry.c, state.c, events.c and host.c never reply to requests
- * (events.c streams to watchers only) and never use method-common.c.
+ * registry.c, state.c, control.c, events.c and host.c never reply to
+ * requests (events.c streams to watchers only) and never use
+ * method-common.c.  Methods give new VMs the control plane's arena and
+ * otherwise reach it only through hvcapd_state_save_vm(),
+ * hvcapd_state_remove_vm() and reloads.
  */
 
 #include <stdbool.h>
@@ -20,6 +23,7 @@
 #include <libcaps/policy.h>
 #include <proto/json-decode.h>
 
+#include "control.h"
 #include "daemon.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -55,6 +59,10 @@ struct hvcapd_vm {
 	size_t n_vcpus;
 	size_t vcpu_ids_size;
 
+	/* Its slot in the control plane's VM table, once published (control.c). */
+	uint32_t ctl_slot;
+	bool ctl_has_slot;
+
 	/* Registry links: hash chains by id and by name, and the list in id order. */
 	struct hvcapd_vm *id_next;
 	struct hvcapd_vm *name_next;
@@ -82,12 +90,13 @@ bool hvcapd_vm_name_is_valid(const char *s, size_t len);
 /*
  * A VM named name on host, with the policy (a reference is taken) and the
  * evaluation's guest CPUID and features; no vCPUs, not registered.
- * max_vcpus bounds hvcore's vCPU creation.
+ * max_vcpus bounds hvcore's vCPU creation; its control pages come from
+ * arena (the control plane's), which must outlive it.
  */
 int hvcapd_vm_new(const char *name, struct json_object *policy, const char *policy_name,
 		  const char *fingerprint, const struct hv_host *host, uint32_t max_vcpus,
-		  const struct caps_cpuid *guest_cpuid, const struct caps *guest_features,
-		  struct hvcapd_vm **ret);
+		  struct hv_page_arena *arena, const struct caps_cpuid *guest_cpuid,
+		  const struct caps *guest_features, struct hvcapd_vm **ret);
 void hvcapd_vm_free(struct hvcapd_vm *vm);
 
 /*
@@ -126,6 +135,9 @@ struct hvcapd {
 
 	struct request *watchers[HVCAPD_MAX_WATCHERS];
 	size_t n_watchers;
+
+	/* The shared-memory control plane and the arena every VM's pages come from. */
+	struct hvcapd_control ctl;
 };
 
 static inline struct hvcapd_registry *hvcapd_registry(struct hvcapd *d)

@@ -47,6 +47,7 @@ int hvcapd_init(const struct hvcapd_config *cfg, struct hvcapd **ret)
 		return -ENOMEM;
 	d->cfg = *cfg;
 	d->vms_fd = -1;
+	d->ctl.fd = -1;
 	r = hvcapd_registry_init(&d->registry);
 	if (r < 0) {
 		free(d);
@@ -58,10 +59,17 @@ int hvcapd_init(const struct hvcapd_config *cfg, struct hvcapd **ret)
 		hvcapd_log(LOG_ERR, "cannot build the host: %s", err[0] ? err : strerror(-r));
 		goto fail;
 	}
+	/* The arena first: restored VMs take their control pages from it. */
+	r = hvcapd_control_init(d);
+	if (r < 0)
+		goto fail;
 	r = hvcapd_state_open(d);
 	if (r < 0)
 		goto fail;
 	r = hvcapd_state_restore(d);
+	if (r < 0)
+		goto fail;
+	r = hvcapd_control_create(d);
 	if (r < 0)
 		goto fail;
 	*ret = d;
@@ -75,8 +83,11 @@ void hvcapd_free(struct hvcapd *d)
 {
 	if (!d)
 		return;
+	/* Whatever ends the daemon, readers learn that nothing will change any more. */
+	hvcapd_control_stop(d);
 	hvcapd_watchers_done(d);
 	hvcapd_registry_done(&d->registry);
+	hvcapd_control_done(d);
 	hvcapd_state_close(d);
 	hvcapd_host_free(d->host);
 	free(d);
@@ -222,6 +233,7 @@ int hvcapd_reload_host(struct hvcapd *d, struct hvcapd_reload_result *ret, char 
 	/* VMs keep the hv_host they were created with (a copy): the old host can go. */
 	d->host = h;
 	hvcapd_host_free(old);
+	hvcapd_control_publish_host(d);
 
 	/*
 	 * A VM drifted when its policy, evaluated on the new host, gives

@@ -27,6 +27,8 @@ daemon_hvcapd_LDADD = proto/libproto.la hvcore/libhvcore.la libcaps/libcaps.la \
 # Watch streams, and one file per method.
 daemon_hvcapd_SOURCES += \
 	daemon/hvcapd-internal.h \
+	daemon/control.h \
+	daemon/control.c \
 	daemon/hvcapd.c \
 	daemon/host.c \
 	daemon/registry.c \

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * hvcapd: the command line, the configuration file, the defaults of
- * DESIGN.md §5, and the order of start-up: listen (refusing to steal a
- * running instance's socket), build the host and restore the VMs, set up
- * the loop, tell the service manager READY=1, serve until SIGTERM.
+ * DESIGN.md §5 and §6, and the order of start-up: listen (refusing to
+ * steal a running instance's socket), build the host, restore the VMs and
+ * publish them in a new control file, set up the loop, tell the service
+ * manager READY=1, serve until SIGTERM.
  * hvcapd runs in the foreground, as systemd expects.
  *
  * Exit status: 0 after a clean stop, 1 when the start fails (with a
@@ -17,9 +18,13 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "server.h"
@@ -28,6 +33,8 @@
 
 #define DEFAULT_SYSTEM_LISTEN	"/run/hvcap/io.hvcap"
 #define DEFAULT_SYSTEM_STATE	"/var/lib/hvcap"
+/* The control file's name beside the socket (DESIGN.md §6). */
+#define CONTROL_NAME		"control"
 
 #define MAX_PARAMS (sizeof(((struct hvcapd_config *)0)->params) / sizeof(const char *))
 
@@ -44,9 +51,11 @@ static void usage(FILE *f)
 		"                         passed by systemd (socket activation) takes precedence\n"
 		"  --state-dir DIR        registered VMs (default: %s as root,\n"
 		"                         $XDG_STATE_HOME/hvcap or ~/.local/state/hvcap otherwise)\n"
-		"  --control PATH         the shared-memory control file (an absolute path;\n"
-		"                         accepted for the control plane, which is not\n"
-		"                         built yet: nothing is written there today)\n"
+		"  --control PATH         the shared-memory control file clients map read-only\n"
+		"                         (an absolute path; default: 'control' beside the\n"
+		"                         socket: /run/hvcap/control as root,\n"
+		"                         $XDG_RUNTIME_DIR/hvcap/control otherwise); created\n"
+		"                         anew at every start, mode 0640, the socket's group\n"
 		"  --host auto|kvm|model  where the host's capabilities come from (default auto:\n"
 		"                         kvm when /dev/kvm opens, else the model of this CPU;\n"
 		"                         model when only --host-dump is given)\n"
@@ -259,6 +268,22 @@ static const char *home_dir(void)
 	return buf;
 }
 
+/* The default socket (DESIGN.md §5): -ENOENT for a user without XDG_RUNTIME_DIR. */
+static int default_listen(char *buf, size_t size)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+
+	if (geteuid() == 0) {
+		snprintf(buf, size, "%s", DEFAULT_SYSTEM_LISTEN);
+		return 0;
+	}
+	if (!rt || rt[0] != '/')
+		return -ENOENT;
+	if ((size_t)snprintf(buf, size, "%s/hvcap/io.hvcap", rt) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 /* DESIGN.md §5: the system paths for root, the XDG paths for a user. */
 static int pick_defaults(struct hvcapd_config *cfg, bool need_listen)
 {
@@ -266,18 +291,15 @@ static int pick_defaults(struct hvcapd_config *cfg, bool need_listen)
 	bool root = geteuid() == 0;
 
 	if (need_listen && !cfg->listen) {
-		const char *rt = getenv("XDG_RUNTIME_DIR");
+		int r = default_listen(listen_buf, sizeof(listen_buf));
 
-		if (root) {
-			cfg->listen = DEFAULT_SYSTEM_LISTEN;
-		} else if (rt && rt[0] == '/') {
-			if ((size_t)snprintf(listen_buf, sizeof(listen_buf), "%s/hvcap/io.hvcap", rt) >= sizeof(listen_buf))
-				return -ENAMETOOLONG;
-			cfg->listen = listen_buf;
-		} else {
+		if (r == -ENOENT) {
 			hvcapd_log(LOG_ERR, "XDG_RUNTIME_DIR is not set: give the socket with --listen");
 			return -EINVAL;
 		}
+		if (r < 0)
+			return r;
+		cfg->listen = listen_buf;
 	}
 	if (!cfg->state_dir) {
 		const char *xdg = getenv("XDG_STATE_HOME");
@@ -305,6 +327,66 @@ static int pick_defaults(struct hvcapd_config *cfg, bool need_listen)
 	return 0;
 }
 
+/*
+ * DESIGN.md §6: the control file beside the socket, "control" in the
+ * directory of --listen's path or, without it (socket activation), of
+ * the default socket's.
+ */
+static int pick_control(struct hvcapd_config *cfg)
+{
+	static char buf[PATH_MAX], sock[PATH_MAX];
+	const char *base = cfg->listen, *slash;
+	size_t dir;
+	int r;
+
+	if (cfg->control)
+		return 0;
+	if (!base) {
+		r = default_listen(sock, sizeof(sock));
+		if (r == -ENOENT) {
+			hvcapd_log(LOG_ERR, "XDG_RUNTIME_DIR is not set: give the control file with --control");
+			return -EINVAL;
+		}
+		if (r < 0)
+			return r;
+		base = sock;
+	}
+	slash = strrchr(base, '/');
+	dir = slash ? (size_t)(slash - base) + 1 : 0;
+	if ((size_t)snprintf(buf, sizeof(buf), "%.*s" CONTROL_NAME, (int)dir, base) >= sizeof(buf)) {
+		hvcapd_log(LOG_ERR, "%s: the control file's path beside it is too long", base);
+		return -ENAMETOOLONG;
+	}
+	cfg->control = buf;
+	return 0;
+}
+
+/*
+ * The control file's readers are those who may connect: its group is the
+ * admin group when there is one (listen_bind() gives it the socket too),
+ * else the socket file's group; (gid_t)-1 leaves the daemon's.
+ */
+static gid_t socket_group(const struct hvcapd_config *cfg, const struct listen_socket *ls)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len = sizeof(sa) - 1;	/* room for a NUL after the longest path */
+	const char *path = ls->path;
+	struct stat st;
+
+	if (cfg->has_admin_gid)
+		return cfg->admin_gid;
+	if (ls->activated) {
+		/* An abstract or unnamed socket has no file and no group. */
+		if (getsockname(ls->fd, (struct sockaddr *)&sa, &len) < 0 ||
+		    len <= offsetof(struct sockaddr_un, sun_path) || sa.sun_path[0] == '\0')
+			return (gid_t)-1;
+		path = sa.sun_path;
+	}
+	if (!path[0] || stat(path, &st) < 0)
+		return (gid_t)-1;
+	return st.st_gid;
+}
+
 int main(int argc, char **argv)
 {
 	struct hvcapd_config cfg = {
@@ -317,6 +399,7 @@ int main(int argc, char **argv)
 		.partial_timeout_sec = HVCAPD_PARTIAL_TIMEOUT_SEC,
 		.max_vms = HVCAPD_MAX_VMS,
 		.max_vcpus_per_vm = HVCAPD_MAX_VCPUS_PER_VM,
+		.control_gid = (gid_t)-1,
 	};
 	struct listen_socket ls = { .fd = -1 };
 	struct config_store store = { 0 };
@@ -335,6 +418,8 @@ int main(int argc, char **argv)
 
 	/* A client that leaves mid-reply is an EPIPE on its connection, not the daemon's death. */
 	signal(SIGPIPE, SIG_IGN);
+	/* A file past RLIMIT_FSIZE (the control file grows) is an EFBIG for that call, not the daemon's death. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	if (cl.config) {
 		r = config_load_file(cl.config, &cfg, cl.set, &store, &file_set);
@@ -371,6 +456,15 @@ int main(int argc, char **argv)
 		hvcapd_log(LOG_ERR, "%s: cannot create the state directory: %s", cfg.state_dir, strerror(-r));
 		goto fail;
 	}
+	r = pick_control(&cfg);
+	if (r < 0)
+		goto fail;
+	r = mkdir_parents(cfg.control, 0750, false);
+	if (r < 0) {
+		hvcapd_log(LOG_ERR, "%s: cannot create the control file's directory: %s", cfg.control, strerror(-r));
+		goto fail;
+	}
+	cfg.control_gid = socket_group(&cfg, &ls);
 
 	r = hvcapd_init(&cfg, &d);
 	if (r < 0) {

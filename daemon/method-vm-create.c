@@ -103,7 +103,7 @@ static int vm_create(struct request *req, struct json_object *parameters)
 		goto out;
 	}
 	r = hvcapd_vm_new(p.name, canonical, policy->name, d->host->record->fingerprint, &d->host->target.host,
-			  hvcapd_max_vcpus_per_vm(d), &ev->guest_cpuid, &ev->guest_features, &vm);
+			  hvcapd_max_vcpus_per_vm(d), d->ctl.arena, &ev->guest_cpuid, &ev->guest_features, &vm);
 	if (r < 0)
 		goto out;
 	n_vcpus = policy->vcpus;

@@ -197,8 +197,8 @@ void hvcapd_registry_remove(struct hvcapd_registry *r, struct hvcapd_vm *vm)
 
 int hvcapd_vm_new(const char *name, struct json_object *policy, const char *policy_name,
 		  const char *fingerprint, const struct hv_host *host, uint32_t max_vcpus,
-		  const struct caps_cpuid *guest_cpuid, const struct caps *guest_features,
-		  struct hvcapd_vm **ret)
+		  struct hv_page_arena *arena, const struct caps_cpuid *guest_cpuid,
+		  const struct caps *guest_features, struct hvcapd_vm **ret)
 {
 	struct hvcapd_vm *vm;
 	int r;
@@ -221,7 +221,7 @@ int hvcapd_vm_new(const char *name, struct json_object *policy, const char *poli
 		memcpy(vm->guest_cpuid, guest_cpuid->entries, guest_cpuid->nent * sizeof(*vm->guest_cpuid));
 	}
 	vm->guest_nent = guest_cpuid->nent;
-	r = hv_vm_new(host, max_vcpus, NULL, &vm->vm);
+	r = hv_vm_new(host, max_vcpus, arena, &vm->vm);
 	if (r < 0) {
 		free(vm->guest_cpuid);
 		free(vm);

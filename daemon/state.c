@@ -473,7 +473,7 @@ static int vm_from_doc(struct hvcapd *d, const struct state_doc *doc, struct hvc
 	if (doc->n_vcpus > max_vcpus)
 		max_vcpus = (uint32_t)doc->n_vcpus;
 	r = hvcapd_vm_new(doc->name, policy, doc->policy->name, doc->created_fingerprint,
-			  &d->host->target.host, max_vcpus ? max_vcpus : 1, &doc->guest.cpuid,
+			  &d->host->target.host, max_vcpus ? max_vcpus : 1, d->ctl.arena, &doc->guest.cpuid,
 			  &doc->guest.features, &vm);
 	json_object_put(policy);
 	if (r < 0) {
@@ -846,8 +846,9 @@ int hvcapd_state_restore(struct hvcapd *d)
 /* The lifecycle functions of daemon.h. */
 
 /*
- * After a failed save, make memory equal the disk again: rebuild the VM
- * from its file, or drop it when it never had one (a VM being created).
+ * After a failed save, make memory (and the control plane) equal the disk
+ * again: rebuild the VM from its file, or drop it when it never had one
+ * (a VM being created).
  */
 static void revert_vm(struct hvcapd *d, struct hvcapd_vm *vm)
 {
@@ -857,6 +858,7 @@ static void revert_vm(struct hvcapd *d, struct hvcapd_vm *vm)
 	int r;
 
 	r = load_vm(d, id, &saved, err, sizeof(err));
+	hvcapd_control_unpublish_vm(d, vm);
 	hvcapd_registry_remove(&d->registry, vm);
 	hvcapd_vm_free(vm);
 	if (r == -ENOENT)
@@ -869,7 +871,9 @@ static void revert_vm(struct hvcapd *d, struct hvcapd_vm *vm)
 	if (hvcapd_registry_add(&d->registry, saved) < 0) {
 		hvcapd_log(LOG_ERR, "VM %u: cannot register its saved state again: dropped until restart", id);
 		hvcapd_vm_free(saved);
+		return;
 	}
+	hvcapd_control_publish_vm(d, saved);
 }
 
 int hvcapd_state_save_vm(struct hvcapd *d, uint32_t vm_id)
@@ -879,17 +883,21 @@ int hvcapd_state_save_vm(struct hvcapd *d, uint32_t vm_id)
 
 	if (!vm)
 		return -ENOENT;
-	if (d->vms_fd < 0)
-		return 0;
-	r = save_vm(d, vm);
-	if (r < 0) {
-		hvcapd_log(LOG_ERR, "%s/%u.json: cannot save: %s", d->vms_path, vm_id, strerror(-r));
-		revert_vm(d, vm);
+	if (d->vms_fd >= 0) {
+		r = save_vm(d, vm);
+		if (r < 0) {
+			hvcapd_log(LOG_ERR, "%s/%u.json: cannot save: %s", d->vms_path, vm_id, strerror(-r));
+			revert_vm(d, vm);
+			return r;
+		}
 	}
-	return r;
+	/* Readers see what a restart would restore, in the same turn. */
+	hvcapd_control_publish_vm(d, vm);
+	return 0;
 }
 
-int hvcapd_state_remove_vm(struct hvcapd *d, uint32_t vm_id)
+/* Remove <id>.json, keeping the id counter first when it is the highest id. */
+static int remove_file(struct hvcapd *d, uint32_t vm_id)
 {
 	char name[32];
 
@@ -918,4 +926,15 @@ int hvcapd_state_remove_vm(struct hvcapd *d, uint32_t vm_id)
 		return r;
 	}
 	return 0;
+}
+
+int hvcapd_state_remove_vm(struct hvcapd *d, uint32_t vm_id)
+{
+	struct hvcapd_vm *vm = hvcapd_registry_find(&d->registry, vm_id);
+	int r = remove_file(d, vm_id);
+
+	/* The control plane forgets the VM once the disk has: the caller frees it next. */
+	if (r == 0 && vm)
+		hvcapd_control_unpublish_vm(d, vm);
+	return r;
 }

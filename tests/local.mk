@@ -123,10 +123,18 @@ tests_unit_test_daemon_server_LDADD = proto/libproto.la $(HVCAP_TEST_LIBS) $(JSO
 check_PROGRAMS += tests/unit/test-daemon-methods
 TESTS += tests/unit/test-daemon-methods
 tests_unit_test_daemon_methods_SOURCES = tests/unit/test-daemon-methods.c tests/unit/test-util.h \
-	tests/unit/daemon-harness.h tests/unit/synthetic-hosts.h
+	tests/unit/daemon-harness.h tests/unit/daemon-client.h tests/unit/synthetic-hosts.h
 tests_unit_test_daemon_methods_CFLAGS = $(HVCAP_TEST_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_test_daemon_methods_LDADD = proto/libproto.la $(HVCAP_TEST_LIBS) $(JSONC_LIBS)
 
 # hvctl's online commands against the real hvcapd (model and kvm backends).
 TESTS += tests/cli/test-hvctl-online.sh
 EXTRA_DIST += tests/cli/test-hvctl-online.sh
+
+# hvcapd's shared-memory control plane, as the real daemon writes it, against its API.
+check_PROGRAMS += tests/unit/test-control-writer
+TESTS += tests/unit/test-control-writer
+tests_unit_test_control_writer_SOURCES = tests/unit/test-control-writer.c tests/unit/test-util.h \
+	tests/unit/daemon-harness.h tests/unit/daemon-client.h tests/unit/synthetic-hosts.h
+tests_unit_test_control_writer_CFLAGS = $(HVCAP_TEST_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_test_control_writer_LDADD = proto/libproto.la hvcore/libhvcore.la $(HVCAP_TEST_LIBS) $(JSONC_LIBS)

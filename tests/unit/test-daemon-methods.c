@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * hvcapd's methods, state files and Watch streams, through the real
- * daemon (tests/unit/daemon-harness.h) and proto's client library.
+ * daemon (tests/unit/daemon-harness.h) and proto's client library,
+ * with tests/unit/daemon-client.h's helpers.
  *
  * Hosts are model backends from dumps: with $HVCAP_TESTDATA, the
  * EPYC-7601 (Zen 1: AVIC without x2AVIC, so hybrid AVIC with avic=on)
@@ -31,204 +32,10 @@
 #include <libcaps/file.h>
 #include <proto/client.h>
 
-#include "daemon-harness.h"
-#include "synthetic-hosts.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-static struct test_daemon td;
-static struct proto_client *cl;
-static char dump_eraps[512];	/* an ERAPS (Zen 5-like) host, x2AVIC */
-static char dump_hybrid[512];	/* AVIC without x2AVIC */
-static char hybrid_param[32];	/* the parameter that turns AVIC on for it */
+#include "daemon-client.h"
 
 /* ------------------------------------------------------------------ */
-/* The daemon and the client. */
-
-static void kill_daemon_at_exit(void)
-{
-	if (td.pid > 0) {
-		kill(td.pid, SIGKILL);
-		waitpid(td.pid, NULL, 0);
-		td.pid = 0;
-	}
-	test_daemon_cleanup(&td);
-}
-
-static void connect_client(void)
-{
-	if (cl)
-		proto_client_free(cl);
-	cl = NULL;
-	ck_assert_int_eq(proto_client_connect(td.address, &cl), 0);
-	proto_client_set_timeout(cl, 20000);
-}
-
-/* Start hvcapd with the NULL-terminated extra arguments; reuse keeps the directory (a restart). */
-static int daemon_start(bool reuse, const char *first, ...)
-{
-	const char *extra[40];
-	size_t n = 0;
-	va_list ap;
-	int r;
-
-	va_start(ap, first);
-	for (const char *a = first; a && n < ARRAY_SIZE(extra) - 1; a = va_arg(ap, const char *))
-		extra[n++] = a;
-	va_end(ap);
-	extra[n] = NULL;
-	r = test_daemon_start_argv(&td, reuse, extra);
-	if (r == 0)
-		connect_client();
-	return r;
-}
-
-/*
- * Run hvcapd over td's directory expecting it to refuse to start: its
- * exit status (it must exit within 20 s); stderr goes to td.log.
- */
-static int start_expect_failure(const char *dump)
-{
-	const char *argv[] = {
-		test_hvcapd_path(), "--listen", td.socket, "--state-dir", td.state,
-		"--host", "model", "--host-dump", dump, NULL,
-	};
-	int status = 0;
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fd = open(td.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-		if (fd >= 0)
-			dup2(fd, STDERR_FILENO);
-		unsetenv("NOTIFY_SOCKET");
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	for (int i = 0; i < 2000; i++) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		usleep(10000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	ck_abort_msg("hvcapd started over a corrupt state file");
-	return -1;
-}
-
-static void start_model(const char *dump, const char *param)
-{
-	static bool registered;
-	int r;
-
-	if (!registered) {
-		atexit(kill_daemon_at_exit);
-		registered = true;
-	}
-	if (param)
-		r = daemon_start(false, "--host", "model", "--host-dump", dump, "--param", param, NULL);
-	else
-		r = daemon_start(false, "--host", "model", "--host-dump", dump, NULL);
-	ck_assert_msg(r == 0, "hvcapd did not start: %s (log %s)", strerror(-r), td.log);
-}
-
-static void restart_model(const char *dump, const char *param)
-{
-	int r;
-
-	proto_client_free(cl);
-	cl = NULL;
-	ck_assert_int_eq(test_daemon_stop(&td, SIGTERM), 0);
-	if (param)
-		r = daemon_start(true, "--host", "model", "--host-dump", dump, "--param", param, NULL);
-	else
-		r = daemon_start(true, "--host", "model", "--host-dump", dump, NULL);
-	ck_assert_msg(r == 0, "hvcapd did not restart: %s", strerror(-r));
-}
-
-/* Call with parameters given as JSON text (NULL: none); the reply is the caller's. */
-static struct proto_reply call_on(struct proto_client *c, const char *method, const char *params_json)
-{
-	struct proto_reply reply;
-	struct json_object *p = NULL;
-	int r;
-
-	if (params_json) {
-		p = json_tokener_parse(params_json);
-		ck_assert_msg(p, "test bug: bad JSON %s", params_json);
-	}
-	r = proto_client_call(c, method, p, 0, &reply);
-	json_object_put(p);
-	ck_assert_msg(r == 0, "%s: call failed: %s", method, strerror(-r));
-	return reply;
-}
-
-static struct proto_reply call(const char *method, const char *params_json)
-{
-	return call_on(cl, method, params_json);
-}
-
-static struct json_object *get(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s", key,
-		      json_object_to_json_string(o));
-	return v;
-}
-
-static int64_t get_int(struct json_object *o, const char *key)
-{
-	struct json_object *v = get(o, key);
-
-	ck_assert_msg(json_object_is_type(v, json_type_int), "\"%s\" is not an integer", key);
-	return json_object_get_int64(v);
-}
-
-static const char *get_str(struct json_object *o, const char *key)
-{
-	struct json_object *v = get(o, key);
-
-	ck_assert_msg(json_object_is_type(v, json_type_string), "\"%s\" is not a string", key);
-	return json_object_get_string(v);
-}
-
-static bool get_bool(struct json_object *o, const char *key)
-{
-	struct json_object *v = get(o, key);
-
-	ck_assert_msg(json_object_is_type(v, json_type_boolean), "\"%s\" is not a boolean", key);
-	return json_object_get_boolean(v);
-}
-
-/* A successful call's parameters (a new reference). */
-static struct json_object *ok(const char *method, const char *params_json)
-{
-	struct proto_reply r = call(method, params_json);
-	struct json_object *p;
-
-	ck_assert_msg(!r.error[0], "%s %.200s: %s %.200s", method, params_json ? params_json : "", r.error,
-		      json_object_to_json_string(r.parameters));
-	p = json_object_get(r.parameters);
-	proto_reply_done(&r);
-	return p;
-}
-
-/* An error reply named error; its parameters (a new reference). */
-static struct json_object *fails_p(const char *method, const char *params_json, const char *error)
-{
-	struct proto_reply r = call(method, params_json);
-	struct json_object *p;
-
-	ck_assert_msg(strcmp(r.error, error) == 0, "%s %.200s: expected %s, got \"%s\" %.200s", method,
-		      params_json ? params_json : "", error, r.error, json_object_to_json_string(r.parameters));
-	p = json_object_get(r.parameters);
-	proto_reply_done(&r);
-	return p;
-}
+/* Calls beyond daemon-client.h's. */
 
 /* An error reply named error, its parameters unread. */
 static void fails(const char *method, const char *params_json, const char *error)
@@ -253,55 +60,6 @@ static void fails_limit(const char *method, const char *params_json, const char 
 	json_object_put(p);
 }
 
-static uint32_t create(const char *name, const char *policy)
-{
-	char params[4096];
-	struct json_object *p;
-	uint32_t id;
-
-	snprintf(params, sizeof(params), "{\"name\": \"%s\", \"policy\": %s}", name, policy);
-	p = ok("io.hvcap.Vm.Create", params);
-	id = (uint32_t)get_int(p, "vm");
-	json_object_put(p);
-	return id;
-}
-
-/* Vm.Get's "vm" object (a new reference). */
-static struct json_object *vm_info(uint32_t vm)
-{
-	char params[64];
-	struct json_object *p, *v;
-
-	snprintf(params, sizeof(params), "{\"vm\": %u}", vm);
-	p = ok("io.hvcap.Vm.Get", params);
-	v = json_object_get(get(p, "vm"));
-	json_object_put(p);
-	return v;
-}
-
-static struct json_object *vcpu_info(struct json_object *vm, uint32_t id)
-{
-	struct json_object *vcpus = get(vm, "vcpus");
-
-	for (size_t i = 0; i < json_object_array_length(vcpus); i++) {
-		struct json_object *v = json_object_array_get_idx(vcpus, i);
-
-		if (get_int(v, "vcpu") == id)
-			return v;
-	}
-	ck_abort_msg("no vCPU %u", id);
-	return NULL;
-}
-
-/* One call on vm/vcpu with extra parameters (", \"cr3\": ..." or ""); the reply's parameters. */
-static struct json_object *vcpu_call(const char *method, uint32_t vm, uint32_t vcpu, const char *extra)
-{
-	char params[512];
-
-	snprintf(params, sizeof(params), "{\"vm\": %u, \"vcpu\": %u%s}", vm, vcpu, extra);
-	return ok(method, params);
-}
-
 static int64_t vcpu_call_int(const char *method, uint32_t vm, uint32_t vcpu, const char *extra,
 			     const char *key)
 {
@@ -310,110 +68,6 @@ static int64_t vcpu_call_int(const char *method, uint32_t vm, uint32_t vcpu, con
 
 	json_object_put(p);
 	return v;
-}
-
-/* ------------------------------------------------------------------ */
-/* Hosts. */
-
-static void set_feature(struct caps_dump *d, int feature, bool on)
-{
-	const struct caps_word_info *wi = caps_word_info(caps_feature_word(feature));
-
-	for (size_t i = 0; i < d->cpuid.nent; i++) {
-		struct caps_cpuid_entry *e = &d->cpuid.entries[i];
-		uint32_t v;
-
-		if (e->function != wi->function || e->index != wi->index)
-			continue;
-		v = caps_cpuid_entry_reg(e, wi->reg);
-		caps_cpuid_entry_set_reg(e, wi->reg, on ? v | caps_feature_mask(feature) : v & ~caps_feature_mask(feature));
-		return;
-	}
-	ck_abort_msg("dump has no entry for feature %d", feature);
-}
-
-static void write_dump(const struct caps_dump *d, const char *path)
-{
-	char *text = NULL, tmp[600];
-	FILE *f;
-
-	ck_assert_int_eq(caps_dump_write(d, CAPS_DUMP_JSON, &text), 0);
-	/* Replaced atomically: a reload never reads half a dump. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fputs(text, f) >= 0, 1);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(rename(tmp, path), 0);
-	free(text);
-}
-
-static bool read_testdata(const char *cpu, struct caps_dump *d)
-{
-	const char *top = getenv("HVCAP_TESTDATA");
-	struct caps_dump_error err = { 0 };
-	char path[4096];
-
-	if (!top)
-		return false;
-	snprintf(path, sizeof(path), "%s/libvirt-cputestdata/x86_64-cpuid-%s.xml", top, cpu);
-	if (access(path, R_OK) != 0)
-		return false;
-	ck_assert_msg(caps_dump_read_file(path, CAPS_DUMP_AUTO, d, &err) == 0, "%s: %s", path, err.message);
-	return true;
-}
-
-/* The ERAPS host's raw CPUID: a Zen 4 given ERAPS and a 64-entry RAP, or the synthetic Zen 5. */
-static void eraps_host(struct caps_dump *d)
-{
-	if (read_testdata("EPYC-9334-32-Core", d)) {
-		set_feature(d, X86_FEATURE_ERAPS, true);
-		for (size_t i = 0; i < d->cpuid.nent; i++)
-			if (d->cpuid.entries[i].function == 0x80000021)
-				d->cpuid.entries[i].ebx = (d->cpuid.entries[i].ebx & ~0x00ff0000u) | (64u << 16);
-		return;
-	}
-	synth_host_amd(d);
-}
-
-/* Write both host dumps into dir. */
-static void make_dumps(const char *dir)
-{
-	static struct caps_dump d;
-
-	snprintf(dump_eraps, sizeof(dump_eraps), "%s/eraps.json", dir);
-	eraps_host(&d);
-	write_dump(&d, dump_eraps);
-
-	snprintf(dump_hybrid, sizeof(dump_hybrid), "%s/hybrid.json", dir);
-	if (!read_testdata("EPYC-7601-32-Core", &d)) {
-		synth_host_amd(&d);
-		set_feature(&d, X86_FEATURE_X2AVIC, false);
-	}
-	write_dump(&d, dump_hybrid);
-	snprintf(hybrid_param, sizeof(hybrid_param), "avic=on");
-}
-
-/* A directory for the dumps, removed at exit with the daemon's. */
-static char dumps_dir[256];
-
-static void dumps_cleanup(void)
-{
-	char cmd[400];
-
-	if (dumps_dir[0] && strncmp(dumps_dir, "/tmp/hvcapd-dumps.", 18) == 0) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dumps_dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", dumps_dir);
-	}
-}
-
-static void setup_dumps(void)
-{
-	snprintf(dumps_dir, sizeof(dumps_dir), "/tmp/hvcapd-dumps.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dumps_dir));
-	atexit(dumps_cleanup);
-	make_dumps(dumps_dir);
 }
 
 /* ------------------------------------------------------------------ */
@@ -506,7 +160,7 @@ START_TEST(test_host_describe_and_capabilities_match_hvctl)
 	struct json_object *o;
 
 	setup_dumps();
-	start_model(dump_hybrid, hybrid_param);
+	start_model(false, dump_hybrid, "--param", hybrid_param, NULL);
 
 	snprintf(args, sizeof(args), "host model --dump '%s' --param %s --json", dump_hybrid, hybrid_param);
 	o = hvctl_json(args);
@@ -540,7 +194,6 @@ START_TEST(test_host_kvm_backend)
 		return;
 	}
 	close(fd);
-	atexit(kill_daemon_at_exit);
 	r = daemon_start(false, "--host", "kvm", NULL);
 	ck_assert_msg(r == 0, "hvcapd --host kvm did not start (log %s)", td.log);
 	p = ok("io.hvcap.Host.Describe", NULL);
@@ -568,7 +221,7 @@ START_TEST(test_policy_validate_and_compare)
 	FILE *f;
 
 	setup_dumps();
-	start_model(dump_eraps, NULL);
+	start_model(false, dump_eraps, NULL);
 
 	/* Validate equals hvctl policy check offline on the same host. */
 	snprintf(params, sizeof(params), "{\"policy\": %s}", policy);
@@ -663,7 +316,7 @@ START_TEST(test_vm_create_list_get_delete)
 	uint32_t a, b;
 
 	setup_dumps();
-	start_model(dump_eraps, NULL);
+	start_model(false, dump_eraps, NULL);
 	a = create("web-1", "{\"name\": \"web\", \"vcpus\": 3, \"features\": {\"avx2\": \"require\"}}");
 	b = create("db_2.x", "{}");
 	ck_assert_uint_ne(a, b);
@@ -764,7 +417,6 @@ START_TEST(test_vm_limits_from_config)
 	setup_dumps();
 	write_config("max_vms = 2\nmax_vcpus_per_vm = 4\n");
 	snprintf(conf, sizeof(conf), "%s/hvcapd.conf", dumps_dir);
-	atexit(kill_daemon_at_exit);
 	r = daemon_start(false, "--host", "model", "--host-dump", dump_eraps, "--config", conf, NULL);
 	ck_assert_int_eq(r, 0);
 
@@ -808,7 +460,7 @@ START_TEST(test_vcpu_add_and_set_cpuid)
 	uint32_t vm;
 
 	setup_dumps();
-	start_model(dump_eraps, NULL);
+	start_model(false, dump_eraps, NULL);
 	vm = create("v", "{\"vcpus\": 2}");
 
 	/* AddVcpu: the lowest free id, or the one asked for. */
@@ -898,7 +550,7 @@ START_TEST(test_vcpu_identical_cpuid_after_run)
 	uint32_t vm;
 
 	setup_dumps();
-	start_model(dump_eraps, NULL);
+	start_model(false, dump_eraps, NULL);
 	vm = create("v", "{}");
 	json_object_put(vcpu_call("io.hvcap.Vm.Run", vm, 0, ""));
 	/* The vCPU's CPUID is in its state file. */
@@ -977,7 +629,7 @@ START_TEST(test_apic_base_hybrid_avic_inhibits_memslot_for_good)
 	uint32_t vm, other;
 
 	setup_dumps();
-	start_model(dump_hybrid, hybrid_param);
+	start_model(false, dump_hybrid, "--param", hybrid_param, NULL);
 	w = watch_open();
 	vm = create("hy", "{\"vcpus\": 2, \"apic\": \"x2apic\"}");
 	watch_expect(w, "vm_created", vm);
@@ -1018,7 +670,7 @@ START_TEST(test_apic_base_hybrid_avic_inhibits_memslot_for_good)
 	watch_expect(w, "vm_deleted", other);
 
 	/* After a restart too. */
-	restart_model(dump_hybrid, hybrid_param);
+	restart_model(dump_hybrid, "--param", hybrid_param, NULL);
 	v = vm_info(vm);
 	ck_assert_str_eq(get_str(v, "apic_access_memslot"), "inhibited");
 	json_object_put(v);
@@ -1036,7 +688,7 @@ START_TEST(test_apic_base_errors)
 	uint32_t vm;
 
 	setup_dumps();
-	start_model(dump_eraps, NULL);
+	start_model(false, dump_eraps, NULL);
 	vm = create("a", "{\"apic\": \"x2apic\"}");
 	/* Reserved bits, and the invalid mode: InvalidApicBase naming the value. */
 	p = fails_p("io.hvcap.Vm.SetApicBase", "{\"vm\": 1, \"vcpu\": 0, \"value\": \"0xfee00901\"}",
@@ -1075,7 +727,7 @@ START_TEST(test_eraps_run_and_nested_bytes)
 	uint32_t vm, plain;
 
 	setup_dumps();
-	start_model(dump_eraps, NULL);
+	start_model(false, dump_eraps, NULL);
 	vm = create("e", "{\"features\": {\"eraps\": \"require\", \"svm\": \"require\"}}");
 
 	/* RESET left the RAP dirty: the first VMRUN flushes it, and KVM clears CLEAR_RAP after. */
@@ -1154,7 +806,7 @@ START_TEST(test_state_restart_restores_every_vm)
 	uint32_t a, b;
 
 	setup_dumps();
-	start_model(dump_eraps, NULL);
+	start_model(false, dump_eraps, NULL);
 	a = create("alpha", "{\"name\": \"p\", \"vcpus\": 3, \"apic\": \"x2apic\", \"features\": "
 			    "{\"eraps\": \"require\", \"svm\": \"require\", \"avx2\": \"optional\"}}");
 	b = create("beta", "{}");
@@ -1193,7 +845,7 @@ START_TEST(test_state_corrupt_file_stops_start)
 	size_t len, glen;
 
 	setup_dumps();
-	start_model(dump_eraps, NULL);
+	start_model(false, dump_eraps, NULL);
 	create("keep", "{}");
 	create("broken", "{\"vcpus\": 2}");
 	proto_client_free(cl);
@@ -1222,7 +874,7 @@ START_TEST(test_state_corrupt_file_stops_start)
 		ck_assert_ptr_nonnull(f);
 		fputs(bad, f);
 		fclose(f);
-		ck_assert_int_eq(start_expect_failure(dump_eraps), 1);
+		ck_assert_int_eq(start_expect_failure(dump_eraps, NULL), 1);
 		/* The file is named, and left as it was. */
 		fd = open(td.log, O_RDONLY);
 		n = read(fd, log, sizeof(log) - 1);
@@ -1365,7 +1017,7 @@ START_TEST(test_state_sigkill_loop_keeps_acknowledged_mutations)
 	clock_gettime(CLOCK_MONOTONIC, &seed);
 	srand((unsigned)seed.tv_nsec);
 	setup_dumps();
-	start_model(dump_eraps, NULL);
+	start_model(false, dump_eraps, NULL);
 
 	for (int iter = 0; iter < KILL_ITERATIONS; iter++) {
 		char buf[1 << 16], op, name[32], inflight_delete[32], inflight_write[32];
@@ -1510,7 +1162,7 @@ START_TEST(test_reload_reports_drift)
 	bool saw_vm = false;
 
 	setup_dumps();
-	start_model(dump_eraps, NULL);
+	start_model(false, dump_eraps, NULL);
 	vm = create("drifty", "{\"features\": {\"avx2\": \"optional\", \"eraps\": \"optional\"}}");
 	steady = create("steady", "{\"features\": {\"sse4_1\": \"require\"}}");
 	w = watch_open();
@@ -1616,7 +1268,7 @@ START_TEST(test_many_clients_pipelining)
 	double secs;
 
 	setup_dumps();
-	start_model(dump_eraps, NULL);
+	start_model(false, dump_eraps, NULL);
 	ref = ok("io.hvcap.Policy.Validate", "{\"policy\": {\"features\": {\"avx2\": \"require\"}}}");
 	want_features = json_object_to_json_string(get(get(ref, "guest"), "features"));
 
@@ -1691,7 +1343,7 @@ START_TEST(test_watch_limits_and_parameters)
 	struct proto_reply r;
 
 	setup_dumps();
-	start_model(dump_eraps, NULL);
+	start_model(false, dump_eraps, NULL);
 	/* Without "more": ExpectedMore, from the method table's flag. */
 	r = call("io.hvcap.Vm.Watch", NULL);
 	ck_assert_str_eq(r.error, "org.varlink.service.ExpectedMore");
@@ -1718,7 +1370,7 @@ START_TEST(test_watch_limit)
 	struct json_object *p;
 
 	setup_dumps();
-	start_model(dump_eraps, NULL);
+	start_model(false, dump_eraps, NULL);
 	for (size_t i = 0; i < ARRAY_SIZE(w); i++)
 		w[i] = watch_open();
 	ck_assert_int_eq(proto_client_connect(td.address, &extra), 0);

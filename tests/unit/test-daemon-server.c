@@ -1519,13 +1519,19 @@ START_TEST(test_socket_second_instance_refuses_to_start)
 }
 END_TEST
 
-/* Start hvcapd with fd as its activated socket (fd 3, LISTEN_FDS=n). */
+/*
+ * Start hvcapd with fd as its activated socket (fd 3, LISTEN_FDS=n).  The
+ * control file goes to td's directory: without --listen its default is
+ * the system's (/run/hvcap/control as root), which a test must not touch.
+ */
 static int start_activated(struct test_daemon *td, int fd, int n_fds)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char control[128];
 	const char *argv[] = { test_hvcapd_path(), "--state-dir", td->state, "--host", "model", "--host-dump",
-			       dump_path(), NULL };
+			       dump_path(), "--control", control, NULL };
 
+	snprintf(control, sizeof(control), "%s/control", td->dir);
 	snprintf(td->notify, sizeof(td->notify), "%s/notify", td->dir);
 	snprintf(td->state, sizeof(td->state), "%s/state", td->dir);
 	snprintf(td->log, sizeof(td->log), "%s/hvcapd.log", td->dir);
