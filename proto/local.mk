@@ -45,3 +45,50 @@ proto/idl-builtin.c: $(proto_idl_files) proto/embed-idl.awk
 proto_libproto_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/proto
 proto_libproto_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 proto_libproto_la_LIBADD = libcaps/libcaps.la $(JSONC_LIBS)
+
+# The control-plane reader and libhvcap's feature names (hvcap/hvcap.h).
+proto_libproto_la_SOURCES += \
+	include/hvcap/control.h \
+	include/hvcap/hvcap.h \
+	proto/control.c \
+	proto/features.c
+
+# libhvcap: the installed client library.  libcaps (feature catalog, CPUID
+# sets, dumps), proto (the Varlink client and the control-plane reader),
+# exporting only their prefixes; hvctl and hvcapd keep linking the
+# convenience libraries.
+lib_LTLIBRARIES += proto/libhvcap.la
+proto_libhvcap_la_SOURCES =
+proto_libhvcap_la_LIBADD = proto/libproto.la
+proto_libhvcap_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
+	-export-symbols-regex '^(hvcap_|caps_|proto_)' -no-undefined
+
+# Its public headers, all under $(includedir)/hvcap so that nothing else's
+# libcaps/ or proto/ is in the way: <hvcap/hvcap.h>, and with hvcap.pc's
+# second -I, <libcaps/caps.h> and <proto/client.h> as the headers include
+# each other (tests/cli/test-install.sh compiles each one on its own from
+# the installed tree).
+hvcapincludedir = $(includedir)/hvcap
+hvcapinclude_HEADERS = \
+	include/hvcap/control.h \
+	include/hvcap/hvcap.h
+
+libcapsincludedir = $(includedir)/hvcap/libcaps
+libcapsinclude_HEADERS = \
+	include/libcaps/caps.h \
+	include/libcaps/cpuid.h \
+	include/libcaps/dump.h \
+	include/libcaps/words-cpuid.def \
+	include/libcaps/words-msr.def \
+	include/libcaps/features-basic.def \
+	include/libcaps/features-ext.def \
+	include/libcaps/features-msr.def
+
+protoincludedir = $(includedir)/hvcap/proto
+protoinclude_HEADERS = \
+	include/proto/client.h \
+	include/proto/varlink.h \
+	include/proto/json-decode.h
+
+pkgconfigdir = $(libdir)/pkgconfig
+pkgconfig_DATA = hvcap.pc

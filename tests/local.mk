@@ -138,3 +138,17 @@ tests_unit_test_control_writer_SOURCES = tests/unit/test-control-writer.c tests/
 	tests/unit/daemon-harness.h tests/unit/daemon-client.h tests/unit/synthetic-hosts.h
 tests_unit_test_control_writer_CFLAGS = $(HVCAP_TEST_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_test_control_writer_LDADD = proto/libproto.la hvcore/libhvcore.la $(HVCAP_TEST_LIBS) $(JSONC_LIBS)
+
+# The control-plane reader (libhvcap) against files the test fixture
+# writes: every function, every corruption, a fuzz loop, a writer racing
+# readers; and libhvcap installed, with pkg-config and the example.
+check_PROGRAMS += tests/unit/test-control-reader tests/unit/control-fixture
+TESTS += tests/unit/test-control-reader tests/cli/test-install.sh
+EXTRA_DIST += tests/cli/test-install.sh
+tests_unit_test_control_reader_SOURCES = tests/unit/test-control-reader.c tests/unit/control-fixture.h \
+	tests/unit/test-util.h
+tests_unit_test_control_reader_CFLAGS = $(HVCAP_TEST_CFLAGS) -pthread
+tests_unit_test_control_reader_LDFLAGS = $(AM_LDFLAGS) -pthread
+tests_unit_test_control_reader_LDADD = proto/libproto.la $(HVCAP_TEST_LIBS)
+tests_unit_control_fixture_SOURCES = tests/unit/control-fixture.c tests/unit/control-fixture.h
+tests_unit_control_fixture_LDADD = libcaps/libcaps.la
