@@ -152,3 +152,11 @@ tests_unit_test_control_reader_LDFLAGS = $(AM_LDFLAGS) -pthread
 tests_unit_test_control_reader_LDADD = proto/libproto.la $(HVCAP_TEST_LIBS)
 tests_unit_control_fixture_SOURCES = tests/unit/control-fixture.c tests/unit/control-fixture.h
 tests_unit_control_fixture_LDADD = libcaps/libcaps.la
+
+# The control plane under load: the real hvcapd mutating, libhvcap readers verifying every snapshot.
+check_PROGRAMS += tests/unit/test-control-torture
+TESTS += tests/unit/test-control-torture
+tests_unit_test_control_torture_SOURCES = tests/unit/test-control-torture.c tests/unit/test-util.h \
+	tests/unit/daemon-harness.h tests/unit/daemon-client.h tests/unit/synthetic-hosts.h
+tests_unit_test_control_torture_CFLAGS = $(HVCAP_TEST_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_test_control_torture_LDADD = proto/libproto.la hvcore/libhvcore.la $(HVCAP_TEST_LIBS) $(JSONC_LIBS)
