@@ -31,6 +31,7 @@ static const struct hvctl_command *const commands[] = {
 	&hvctl_cmd_vcpu_nested_run,
 	&hvctl_cmd_vcpu_nested_exit,
 	&hvctl_cmd_watch,
+	&hvctl_cmd_top,
 	&hvctl_cmd_cpuid_dump,
 	&hvctl_cmd_cpuid_decode,
 };
@@ -44,9 +45,9 @@ static void usage(FILE *f)
 		"\n"
 		"Ask what a KVM x86 host offers guests, and why.\n"
 		"\n"
-		"Commands (host show|export|reload, vm, vcpu and watch ask hvcapd; host\n"
-		"features and policy check ask it too, and without it read this machine's KVM\n"
-		"directly):\n");
+		"Commands (host show|export|reload, vm, vcpu and watch ask hvcapd; top reads\n"
+		"its control plane; host features and policy check ask it too, and without\n"
+		"it read this machine's KVM directly):\n");
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		const char *name = hvctl_who(commands[i]) + strlen("hvctl ");
 

@@ -47,6 +47,7 @@ extern const struct hvctl_command hvctl_cmd_vcpu_run;
 extern const struct hvctl_command hvctl_cmd_vcpu_nested_run;
 extern const struct hvctl_command hvctl_cmd_vcpu_nested_exit;
 extern const struct hvctl_command hvctl_cmd_watch;
+extern const struct hvctl_command hvctl_cmd_top;
 
 /* "hvctl vm create", "hvctl watch": how messages name the command. */
 const char *hvctl_who(const struct hvctl_command *cmd);

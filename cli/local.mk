@@ -32,6 +32,7 @@ cli_hvctl_SOURCES = \
 	cli/cmd-vcpu-nested-run.c \
 	cli/cmd-vcpu-nested-exit.c \
 	cli/cmd-watch.c \
+	cli/cmd-top.c \
 	cli/cmd-cpuid-dump.c \
 	cli/cmd-cpuid-decode.c
 

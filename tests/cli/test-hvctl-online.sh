@@ -273,6 +273,51 @@ else
 	echo "note: not root or no setpriv: the unprivileged path is not tested here"
 fi
 
+# --- top: the control plane (beside the socket) says what Vm.Get says.
+expect 0 "top --once --json" "$hvctl" top --once --json
+[ "$(jq -r .control "$tmp/out")" = "$tmp/control" ] || fail "top: control file $(jq -r .control "$tmp/out")"
+jq -e --arg fp "$fp" '.host.fingerprint == $fp and .host.backend == "model"' "$tmp/out" >/dev/null ||
+	fail "top: host"
+cp "$tmp/out" "$tmp/top.json"
+for vm in $("$hvctl" vm list --json | jq -r '.vms[].vm'); do
+	"$hvctl" vm show --json "$vm" | jq -S .vm >"$tmp/a.json"
+	jq -S --argjson vm "$vm" '.vms[] | select(.vm == $vm) | del(.vcpus[].control_page_offset)' "$tmp/top.json" \
+		>"$tmp/b.json"
+	cmp -s "$tmp/a.json" "$tmp/b.json" || fail "top: VM $vm differs from Vm.Get: $(diff "$tmp/a.json" "$tmp/b.json" | head -5)"
+done
+[ "$(jq '.vms | length' "$tmp/top.json")" -eq "$("$hvctl" vm list --json | jq '.vms | length')" ] ||
+	fail "top: not every VM"
+expect 0 "top --once" "$hvctl" top --once
+grep -q "^ *[0-9]* web  *8 " "$tmp/out" || fail "top: no row for web: $(head -5 "$tmp/out")"
+grep -q "^ *0 frozen xapic  *0x03  0x03   no " "$tmp/out" || fail "top: vCPU 0 of l1: $(grep -A3 ' l1 ' "$tmp/out")"
+expect 0 "top --control" "$hvctl" --address unix:/nonexistent top --once --control "$tmp/control"
+HVCAP_CONTROL="$tmp/control" expect 0 "top with HVCAP_CONTROL" "$hvctl" --address unix:/nonexistent top --once
+expect 1 "top: no control file" "$hvctl" top --once --control "$tmp/nonexistent"
+grep -q "no control plane" "$tmp/err" || fail "top: missing file: $(cat "$tmp/err")"
+printf 'garbage' >"$tmp/garbage.ctl"
+expect 1 "top: not a control file" "$hvctl" top --once --control "$tmp/garbage.ctl"
+grep -q "not a valid control file" "$tmp/err" || fail "top: garbage: $(cat "$tmp/err")"
+expect 2 "top: bad interval" "$hvctl" top --interval 0
+# Live: a line per change.
+"$hvctl" top --json --interval 0.2 >"$tmp/top-live.out" 2>"$tmp/top-live.err" &
+top_pid=$!
+sleep 0.5
+expect 0 "vm create while top runs" "$hvctl" vm create topped "$tmp/empty.json"
+sleep 0.5
+kill "$top_pid" 2>/dev/null
+wait "$top_pid" 2>/dev/null
+jq -s -e 'length >= 2 and (.[-1].vms | map(.name) | index("topped")) and ((.[0].vms | map(.name) | index("topped")) | not)' \
+	"$tmp/top-live.out" >/dev/null || fail "top: live updates: $(wc -l <"$tmp/top-live.out") lines"
+expect 0 "vm delete topped" "$hvctl" vm delete topped
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
+	chmod 0711 "$tmp"
+	expect 1 "nobody: top" setpriv --reuid=nobody --regid=nogroup --clear-groups "$hvctl" top --once \
+		--control "$tmp/control"
+	grep -q "Permission denied" "$tmp/err" || fail "nobody read the control plane: $(cat "$tmp/err")"
+	[ "$(stat -c %a "$tmp/control")" = 640 ] || fail "control file mode $(stat -c %a "$tmp/control")"
+	chmod 0700 "$tmp"
+fi
+
 # --- Watch: events stream while VMs come and go.
 "$hvctl" watch --json >"$tmp/watch.out" 2>"$tmp/watch.err" &
 watch_pid=$!
