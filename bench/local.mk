@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Benchmarks (DESIGN.md §9): built with the tree, but run by
+# hand (bench/run-*.sh); they print figures and never assert timings.
+
+# The control plane against a bit test and the socket, on a real hvcapd
+# (bench/run-control.sh).
+noinst_PROGRAMS += bench/control-query
+bench_control_query_SOURCES = bench/control-query.c
+bench_control_query_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+bench_control_query_LDADD = proto/libhvcap.la $(JSONC_LIBS)
+EXTRA_DIST += bench/run-control.sh
+
+# libhvcap's queries against a bit test, on a file the test fixture writes
+# (no daemon needed).  Linked to the library as a client program is:
+# every query goes through the PLT.
+noinst_PROGRAMS += bench/control-fastpath
+bench_control_fastpath_SOURCES = bench/control-fastpath.c tests/unit/control-fixture.h
+bench_control_fastpath_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
+bench_control_fastpath_LDADD = proto/libhvcap.la
