@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hvcore/policy.h>
 #include <libcaps/dump.h>
@@ -451,6 +452,10 @@ int main(void)
 		return TEST_EXIT_SKIP;
 	}
 	snprintf(dir, sizeof(dir), "%s/libvirt-cputestdata", top);
+	if (access(dir, R_OK | X_OK) != 0) {
+		fprintf(stderr, "SKIP: %s: %s: the policy tests use the shared CPU dumps\n", dir, strerror(errno));
+		return TEST_EXIT_SKIP;
+	}
 
 	tc = tcase_create("real cpus");
 	tcase_add_test(tc, test_policy_hybrid_avic_predicts_memslot_inhibition);
