@@ -363,18 +363,17 @@ static int pick_control(struct hvcapd_config *cfg)
 
 /*
  * The control file's readers are those who may connect: its group is the
- * admin group when there is one (listen_bind() gives it the socket too),
- * else the socket file's group; (gid_t)-1 leaves the daemon's.
+ * socket file's (the admin group when hvcapd bound the socket and could
+ * give it that group, the unit's SocketGroup= under systemd); (gid_t)-1
+ * leaves the daemon's.
  */
-static gid_t socket_group(const struct hvcapd_config *cfg, const struct listen_socket *ls)
+static gid_t socket_group(const struct listen_socket *ls)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	socklen_t len = sizeof(sa) - 1;	/* room for a NUL after the longest path */
 	const char *path = ls->path;
 	struct stat st;
 
-	if (cfg->has_admin_gid)
-		return cfg->admin_gid;
 	if (ls->activated) {
 		/* An abstract or unnamed socket has no file and no group. */
 		if (getsockname(ls->fd, (struct sockaddr *)&sa, &len) < 0 ||
@@ -464,7 +463,7 @@ int main(int argc, char **argv)
 		hvcapd_log(LOG_ERR, "%s: cannot create the control file's directory: %s", cfg.control, strerror(-r));
 		goto fail;
 	}
-	cfg.control_gid = socket_group(&cfg, &ls);
+	cfg.control_gid = socket_group(&ls);
 
 	r = hvcapd_init(&cfg, &d);
 	if (r < 0) {
