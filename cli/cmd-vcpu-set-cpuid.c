@@ -77,12 +77,15 @@ const struct hvctl_command hvctl_cmd_vcpu_set_cpuid = {
 	.synopsis = "VM VCPU FILE [--format FORMAT] [--json]",
 	.summary = "Set a vCPU's CPUID as KVM_SET_CPUID2 does (identical only, once it has run)",
 	.help =
-		"FILE holds the CPUID entries: hvcap JSON ({\"cpuid\": [{function, index,\n"
-		"flags, eax, ebx, ecx, edx}]}, e.g. from 'hvctl policy check --json | jq\n"
-		"\"{cpuid: .guest.cpuid}\"'), libvirt XML or 'cpuid -r' text.  hvcapd checks\n"
-		"them as KVM does (at most 256 entries, no duplicates, a sane XSAVE size and\n"
-		"MAXPHYADDR) and applies all of them or none.  After the vCPU has run only the\n"
-		"identical CPUID is accepted (io.hvcap.Vm.CpuidFrozen).  Needs privileges.\n"
+		"FILE holds the CPUID entries: an hvcap JSON dump ({\"format\":\n"
+		"\"hvcap-cpu-dump\", \"version\": 1, \"cpuid\": [{function, index, flags, eax,\n"
+		"ebx, ecx, edx}]}), libvirt XML or 'cpuid -r' text.  The CPUID a policy gives:\n"
+		"  hvctl policy check --json POLICY |\n"
+		"    jq '{format: \"hvcap-cpu-dump\", version: 1, cpuid: .guest.cpuid}'\n"
+		"hvcapd checks them as KVM does (at most 256 entries, no duplicates, a sane\n"
+		"XSAVE size and MAXPHYADDR) and applies all of them or none.  After the vCPU\n"
+		"has run only the identical CPUID is accepted (io.hvcap.Vm.CpuidFrozen).\n"
+		"Needs privileges.\n"
 		"\n"
 		"  -f, --format FORMAT  auto (default), libvirt-xml, cpuid-r or json\n"
 		"  -j, --json           the reply of io.hvcap.Vm.SetCpuid: {}\n"
