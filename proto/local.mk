@@ -31,6 +31,11 @@ proto_idl_files = \
 	proto/varlink/io.hvcap.Vm.varlink \
 	proto/varlink/org.varlink.service.varlink
 
+# Installed too, for clients and tools that read interfaces from files
+# (varlinkctl, code generators): $(datadir)/hvcap/varlink.
+varlinkdir = $(datadir)/hvcap/varlink
+varlink_DATA = $(proto_idl_files)
+
 nodist_proto_libproto_la_SOURCES = proto/idl-builtin.c
 CLEANFILES += proto/idl-builtin.c
 EXTRA_DIST += $(proto_idl_files) proto/embed-idl.awk

@@ -160,3 +160,7 @@ tests_unit_test_control_torture_SOURCES = tests/unit/test-control-torture.c test
 	tests/unit/daemon-harness.h tests/unit/daemon-client.h tests/unit/synthetic-hosts.h
 tests_unit_test_control_torture_CFLAGS = $(HVCAP_TEST_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_test_control_torture_LDADD = proto/libproto.la hvcore/libhvcore.la $(HVCAP_TEST_LIBS) $(JSONC_LIBS)
+
+# The shipped /etc/hvcap/hvcapd.conf: every key documented, hvcapd starts on it.
+TESTS += tests/cli/test-config.sh
+EXTRA_DIST += tests/cli/test-config.sh
