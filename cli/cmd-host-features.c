@@ -124,8 +124,84 @@ static void print_table(const char *source, struct json_object *features, enum c
 		       n);
 }
 
+/*
+ * Keep only the features named on the command line in a reply's features
+ * array, in place.  *ret_all_kvm: whether KVM supports every one of them.
+ */
+static int features_only(struct json_object *reply, const struct caps *only, bool *ret_all_kvm)
+{
+	struct json_object *features = hvctl_json_get(reply, "features");
+	struct json_object *kept = json_object_new_array();
+	struct caps seen;
+
+	if (!kept)
+		return -ENOMEM;
+	caps_zero(&seen);
+	for (size_t i = 0; features && i < json_object_array_length(features); i++) {
+		struct json_object *f = json_object_array_get_idx(features, i);
+		int id = caps_feature_lookup(hvctl_json_str(f, "name"));
+
+		if (id < 0 || id >= CAPS_NR_FEATURE_IDS || !caps_has(only, id))
+			continue;
+		caps_set(&seen, id);
+		if (!hvctl_json_bool(f, "kvm"))
+			*ret_all_kvm = false;
+		json_object_array_add(kept, json_object_get(f));
+	}
+	/* A named feature the answer leaves out is one KVM does not support. */
+	if (!caps_equal(&seen, only))
+		*ret_all_kvm = false;
+	json_object_object_add(reply, "features", kept);
+	return 0;
+}
+
+/* The FEATURE arguments, by any spelling; an unknown one is a usage error with suggestions. */
+static int parse_features(const struct hvctl_command *cmd, char **names, int n, struct caps *ret)
+{
+	caps_zero(ret);
+	for (int i = 0; i < n; i++) {
+		int id = caps_feature_lookup(names[i]);
+
+		if (id < 0) {
+			const char *near[3];
+			size_t k = caps_feature_suggest(names[i], near, 3);
+
+			return hvctl_usage_error(cmd, "unknown feature '%s'%s%s%s%s%s%s%s", names[i],
+						 k ? " (did you mean " : "", k ? near[0] : "", k > 1 ? ", " : "",
+						 k > 1 ? near[1] : "", k > 2 ? ", " : "", k > 2 ? near[2] : "",
+						 k ? "?)" : "");
+		}
+		caps_set(ret, id);
+	}
+	return 0;
+}
+
+/* Print an answer (the JSON or the table), narrowed to only when given; the exit status. */
+static int features_print(struct json_object *reply, const char *source, enum caps_names names, bool all,
+			  bool json, const struct caps *only)
+{
+	bool all_kvm = true;
+
+	if (only && features_only(reply, only, &all_kvm) < 0) {
+		json_object_put(reply);
+		fprintf(stderr, "hvctl host features: out of memory\n");
+		return HVCTL_EXIT_FAILURE;
+	}
+	if (json) {
+		int r = hvctl_print_reply_json(reply);
+
+		if (r != HVCTL_EXIT_OK)
+			return r;
+	} else {
+		print_table(source, hvctl_json_get(reply, "features"), names, all || only);
+		json_object_put(reply);
+	}
+	return all_kvm ? HVCTL_EXIT_OK : HVCTL_EXIT_FAILURE;
+}
+
 /* Ask hvcapd; HVCTL_EXIT_OK..USAGE, or -1 when no daemon answers. */
-static int features_online(const struct hvctl_command *cmd, enum caps_names names, bool all, bool json)
+static int features_online(const struct hvctl_command *cmd, enum caps_names names, bool all, bool json,
+			   const struct caps *only)
 {
 	struct json_object *p, *reply = NULL;
 	struct hvctl_online o;
@@ -138,7 +214,7 @@ static int features_online(const struct hvctl_command *cmd, enum caps_names name
 	p = json_object_new_object();
 	if (p) {
 		json_object_object_add(p, "names", json_object_new_string(names == CAPS_NAMES_QEMU ? "qemu" : "linux"));
-		json_object_object_add(p, "all", json_object_new_boolean(all));
+		json_object_object_add(p, "all", json_object_new_boolean(all || only));
 	}
 	r = hvctl_online_call(cmd, &o, "io.hvcap.Host.GetCapabilities", p, &reply);
 	snprintf(source, sizeof(source), "hvcapd at %s (fingerprint %s)", o.address,
@@ -146,11 +222,7 @@ static int features_online(const struct hvctl_command *cmd, enum caps_names name
 	hvctl_online_close(&o);
 	if (r)
 		return r;
-	if (json)
-		return hvctl_print_reply_json(reply);
-	print_table(source, hvctl_json_get(reply, "features"), names, all);
-	json_object_put(reply);
-	return HVCTL_EXIT_OK;
+	return features_print(reply, source, names, all, json, only);
 }
 
 static int host_features_run(int argc, char **argv)
@@ -169,8 +241,8 @@ static int host_features_run(int argc, char **argv)
 	struct hvctl_params params = { .n = 0 };
 	const char *dump = NULL;
 	struct hvctl_host *h;
-	struct caps host;
-	bool json = false, all = false;
+	struct caps host, only;
+	bool json = false, all = false, some;
 	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, ":hjan:d:p:", options, NULL)) != -1) {
@@ -199,13 +271,14 @@ static int host_features_run(int argc, char **argv)
 			return hvctl_getopt_error(cmd, opt, argv);
 		}
 	}
-	if (optind < argc)
-		return hvctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	some = optind < argc;
+	if (parse_features(cmd, argv + optind, argc - optind, &only))
+		return HVCTL_EXIT_USAGE;
 	if (!dump && params.n)
 		return hvctl_usage_error(cmd, "--param describes a --dump; the probe reads the real host");
 
 	if (!dump) {
-		r = features_online(cmd, names, all, json);
+		r = features_online(cmd, names, all, json, some ? &only : NULL);
 		if (r >= 0)
 			return r;
 	}
@@ -224,17 +297,14 @@ static int host_features_run(int argc, char **argv)
 		char source[320];
 
 		caps_from_dump(&host, &h->raw);
-		o = features_json(h, &host, all);
+		o = features_json(h, &host, all || some);
 		if (!o) {
 			fprintf(stderr, "hvctl host features: out of memory\n");
 			r = HVCTL_EXIT_FAILURE;
-		} else if (json) {
-			r = hvctl_print_reply_json(o);
 		} else {
 			snprintf(source, sizeof(source), "%s (%s, %s)", h->source,
 				 caps_backend_to_string(h->record->backend), h->record->vendor_module);
-			print_table(source, hvctl_json_get(o, "features"), names, all);
-			json_object_put(o);
+			r = features_print(o, source, names, all, json, some ? &only : NULL);
 		}
 	}
 	free(h);
@@ -244,7 +314,7 @@ static int host_features_run(int argc, char **argv)
 const struct hvctl_command hvctl_cmd_host_features = {
 	.group = "host",
 	.name = "features",
-	.synopsis = "[--dump FILE [--param K=V]...] [--all] [--names linux|qemu] [--json]",
+	.synopsis = "[FEATURE]... [--dump FILE [--param K=V]...] [--all] [--names linux|qemu] [--json]",
 	.summary = "Per feature: in the host CPU, supported by KVM, and why not",
 	.help =
 		"Without --dump, asks hvcapd (io.hvcap.Host.GetCapabilities); when no hvcapd\n"
@@ -256,6 +326,8 @@ const struct hvctl_command hvctl_cmd_host_features = {
 		"vendor_code_clears, vendor_code_does_not_set, needs_tdp, needs_nested,\n"
 		"needs_parameter NAME, needs_pmu, needs_feature NAME, not_reported_by_kvm.\n"
 		"Supported features may note: emulated, synthesized, passthrough, vendor.\n"
+		"FEATUREs (Linux or QEMU spellings, any case: avx512_vnni, AVX512-VNNI) narrow\n"
+		"the answer to them; the exit status is then 1 unless KVM supports all.\n"
 		"\n"
 		"  -d, --dump FILE     model the host this raw CPUID dump describes\n"
 		"  -p, --param K=V     a host parameter for --dump (repeatable)\n"

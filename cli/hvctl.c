@@ -34,6 +34,7 @@ static const struct hvctl_command *const commands[] = {
 	&hvctl_cmd_top,
 	&hvctl_cmd_cpuid_dump,
 	&hvctl_cmd_cpuid_decode,
+	&hvctl_cmd_complete,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -62,6 +63,11 @@ static void usage(FILE *f)
 		"Run 'hvctl COMMAND --help' for the options of one command.\n"
 		"Exit status: 0 success, 1 failure or rejection, 2 usage error.\n",
 		PROTO_ADDRESS_ENV, PROTO_ADDRESS_SYSTEM + strlen("unix:"));
+}
+
+const struct hvctl_command *hvctl_command_at(size_t i)
+{
+	return i < N_COMMANDS ? commands[i] : NULL;
 }
 
 const char *hvctl_who(const struct hvctl_command *cmd)

@@ -48,6 +48,10 @@ extern const struct hvctl_command hvctl_cmd_vcpu_nested_run;
 extern const struct hvctl_command hvctl_cmd_vcpu_nested_exit;
 extern const struct hvctl_command hvctl_cmd_watch;
 extern const struct hvctl_command hvctl_cmd_top;
+extern const struct hvctl_command hvctl_cmd_complete;
+
+/* The i-th command of hvctl's table, or NULL past its end. */
+const struct hvctl_command *hvctl_command_at(size_t i);
 
 /* "hvctl vm create", "hvctl watch": how messages name the command. */
 const char *hvctl_who(const struct hvctl_command *cmd);

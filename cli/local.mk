@@ -34,7 +34,8 @@ cli_hvctl_SOURCES = \
 	cli/cmd-watch.c \
 	cli/cmd-top.c \
 	cli/cmd-cpuid-dump.c \
-	cli/cmd-cpuid-decode.c
+	cli/cmd-cpuid-decode.c \
+	cli/cmd-complete.c
 
 cli_hvctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 cli_hvctl_LDADD = proto/libproto.la hvcore/libhvcore.la libcaps/libcaps.la $(JSONC_LIBS)

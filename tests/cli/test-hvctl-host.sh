@@ -79,6 +79,18 @@ if [ -d "$data" ]; then
 	expect 0 "features of the ERAPS host" "$hvctl" host features --dump "$tmp/eraps.xml" --param kernel=6.18
 	grep -E "^eraps +yes +no +kvm_older_than 7.0" "$tmp/out" >/dev/null || fail "host features does not explain ERAPS"
 
+	# Named features: only those rows, in any spelling; exit 1 unless KVM supports all.
+	expect 1 "features eraps sse2 on 6.18" "$hvctl" host features --dump "$tmp/eraps.xml" --param kernel=6.18 \
+		ERAPS sse2
+	[ "$(grep -cE "^(eraps|sse2) " "$tmp/out")" -eq 2 ] && [ "$(wc -l <"$tmp/out")" -eq 4 ] ||
+		fail "features eraps sse2: not exactly their rows: $(cat "$tmp/out")"
+	expect 0 "features eraps on 7.0" "$hvctl" host features --dump "$tmp/eraps.xml" --param kernel=7.0 eraps \
+		avx512-vnni --json
+	jq -e '[.features[].name] | sort == ["avx512_vnni", "eraps"]' "$tmp/out" >/dev/null ||
+		fail "features --json with names: $(jq -c '[.features[].name]' "$tmp/out")"
+	expect 2 "features with an unknown name" "$hvctl" host features --dump "$tmp/eraps.xml" avx9
+	grep -q "unknown feature 'avx9' (did you mean avx" "$tmp/err" || fail "no suggestion: $(cat "$tmp/err")"
+
 	for sig in "$data"/*.sig; do
 		stem=${sig%.sig}
 		expect 0 "$(basename "$stem"): model" "$hvctl" host model --dump "$stem.xml" --json
