@@ -164,3 +164,8 @@ tests_unit_test_control_torture_LDADD = proto/libproto.la hvcore/libhvcore.la $(
 # The shipped /etc/hvcap/hvcapd.conf: every key documented, hvcapd starts on it.
 TESTS += tests/cli/test-config.sh
 EXTRA_DIST += tests/cli/test-config.sh
+
+# The bash completion of hvctl, driven as bash drives it, with and without
+# the bash-completion package, against the real hvcapd.
+TESTS += tests/cli/test-completion.sh
+EXTRA_DIST += tests/cli/test-completion.sh
