@@ -35,10 +35,12 @@ case "$build" in
 *) build="$top/$build" ;;
 esac
 
-# Debian package names (DESIGN.md §1); cpuid and jq are used by the tests.
+# Debian package names (DESIGN.md §1); cpuid and jq are used by the tests,
+# groff-base and man-db by the manual's checks, bash-completion by the
+# completion test.
 packages="build-essential autoconf automake libtool pkg-config
 	libevent-dev libjson-c-dev libsystemd-dev check libexpat1-dev
-	cpuid jq"
+	cpuid jq groff-base man-db bash-completion"
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then

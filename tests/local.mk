@@ -169,3 +169,8 @@ EXTRA_DIST += tests/cli/test-config.sh
 # the bash-completion package, against the real hvcapd.
 TESTS += tests/cli/test-completion.sh
 EXTRA_DIST += tests/cli/test-completion.sh
+
+# The manual pages: warning-free, and documenting every command, option,
+# configuration key and policy field the programs have.
+TESTS += tests/cli/test-man.sh
+EXTRA_DIST += tests/cli/test-man.sh

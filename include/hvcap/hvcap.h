@@ -12,12 +12,13 @@
  *     libcaps/cpuid.h and libcaps/dump.h for CPUID data and dumps);
  *   - the Varlink client (proto/client.h) for everything else.
  *
- * libhvcap(3) documents every function here.  Every function returns a
- * negative errno on failure and never aborts on what it reads from the
- * file: a corrupt, truncated or hostile file is -EBADMSG (the one thing a
- * reader of any mapping cannot survive is the file shrinking under it,
- * which hvcapd never does: SIGBUS).  Nothing logs, nothing allocates but
- * hvcap_control_open() and hvcap_control_list_vms().
+ * hvcap(3), also found as libhvcap(3), documents every function here.
+ * Every function returns a negative errno on failure and never aborts on
+ * what it reads from the file: a corrupt, truncated or hostile file is
+ * -EBADMSG (the one thing a reader of any mapping cannot survive is the
+ * file shrinking under it, which hvcapd never does: SIGBUS).  Nothing
+ * logs, nothing allocates but hvcap_control_open() and
+ * hvcap_control_list_vms().
  *
  * Threads: a handle may be used by one thread at a time; open one per
  * thread (they are cheap and share nothing but the mapping's pages).
