@@ -174,3 +174,10 @@ EXTRA_DIST += tests/cli/test-completion.sh
 # configuration key and policy field the programs have.
 TESTS += tests/cli/test-man.sh
 EXTRA_DIST += tests/cli/test-man.sh
+
+# The systemd units as installed: systemd-analyze verify and security
+# (exposure at most 2.0); as root, the installed hvcapd run as the units
+# run it (sysusers.d, tmpfiles.d, socket activation, user hvcap with kvm)
+# and driven by the installed hvctl as root, group members and others.
+TESTS += tests/cli/test-systemd.sh
+EXTRA_DIST += tests/cli/test-systemd.sh
