@@ -95,7 +95,7 @@ tests_unit_test_policy_CFLAGS = $(HVCAP_TEST_CFLAGS)
 tests_unit_test_policy_LDADD = hvcore/libhvcore.la $(HVCAP_TEST_LIBS)
 
 TESTS += tests/cli/test-hvctl-policy.sh
-EXTRA_DIST += tests/cli/test-hvctl-policy.sh tests/cli/lib.sh examples
+EXTRA_DIST += tests/cli/test-hvctl-policy.sh tests/cli/lib.sh tests/cli/common.sh examples
 
 
 # proto's Varlink layer: messages, framing, the IDL and its checker, the client.

@@ -1,53 +1,29 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Shared by the tests/cli/test-*.sh scripts: sourced, not run.
+# Shared by the tests/cli/test-*.sh scripts that drive hvctl: sourced, not
+# run.  common.sh's $tmp, fail, expect, finish and install_build, and:
 #
 #   hvctl     the binary under test
 #   data      the libvirt CPU dumps in ../shared (may not exist)
-#   tmp       a scratch directory, removed on exit
-#   fail MSG               count a failure
-#   expect STATUS WHAT CMD...  run CMD (stdout in $tmp/out, stderr in
-#                          $tmp/err) and fail unless it exits STATUS
-#   finish                 exit 1 with the count, or 0
+#   stop_daemon            SIGTERM the hvcapd in $daemon_pid (if any), wait
 #
 # HVCAP_ADDRESS points to a socket nobody listens on, so that commands that
 # ask hvcapd when it runs behave the same whether or not one runs on this
 # machine; scripts that start their own hvcapd set it to its socket.
 
-set -u
+. "${HVCAP_SRCDIR:?}/tests/cli/common.sh"
 
 hvctl="${HVCAP_BUILDDIR:?}/cli/hvctl"
 data="${HVCAP_TESTDATA:-}/libvirt-cputestdata"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
 export HVCAP_ADDRESS="unix:$tmp/no-hvcapd"
+daemon_pid=
 
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-expect() {
-	want=$1
-	shift
-	what=$1
-	shift
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		fail "$what: exit $got, want $want"
-		sed 's/^/    stderr: /' "$tmp/err" | head -5
+stop_daemon() {
+	if [ -n "$daemon_pid" ]; then
+		kill -TERM "$daemon_pid" 2>/dev/null
+		wait "$daemon_pid" 2>/dev/null
+		daemon_pid=
 	fi
-}
-
-finish() {
-	if [ "$failures" -ne 0 ]; then
-		echo "$failures failure(s)"
-		exit 1
-	fi
-	echo "all passed"
-	exit 0
 }
 
 # Every script reads JSON with jq, which scripts/quickstart.sh installs.

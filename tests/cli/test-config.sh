@@ -9,15 +9,6 @@
 . "${HVCAP_SRCDIR:?}/tests/cli/lib.sh"
 conf="$HVCAP_SRCDIR/etc/hvcapd.conf"
 hvcapd="${HVCAP_BUILDDIR:?}/daemon/hvcapd"
-daemon_pid=
-
-stop_daemon() {
-	if [ -n "$daemon_pid" ]; then
-		kill -TERM "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-		daemon_pid=
-	fi
-}
 trap 'stop_daemon; rm -rf "$tmp"' EXIT
 
 # --- Every key of the daemon's table is in the file, with its default shown.

@@ -11,16 +11,7 @@
 examples="${HVCAP_SRCDIR:?}/examples"
 hvcapd="${HVCAP_BUILDDIR:?}/daemon/hvcapd"
 launch=
-daemon_pid=
 watch_pid=
-
-stop_daemon() {
-	if [ -n "$daemon_pid" ]; then
-		kill -TERM "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-		daemon_pid=
-	fi
-}
 
 cleanup() {
 	[ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null

@@ -9,18 +9,8 @@
 # A sanitizer build passes its flags in $HVCAP_SAN_CFLAGS (the library
 # needs their runtime).
 
-set -u
-
-: "${HVCAP_BUILDDIR:?}" "${HVCAP_SRCDIR:?}"
+. "${HVCAP_SRCDIR:?}/tests/cli/common.sh"
 san="${HVCAP_SAN_CFLAGS:-}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
 
 for tool in make pkg-config cc nm; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
@@ -29,14 +19,8 @@ for tool in make pkg-config cc nm; do
 	fi
 done
 
-# A make of its own, not a part of the make check that runs this script.
-unset MAKEFLAGS MFLAGS MAKELEVEL
 root="$tmp/root"
-if ! make -C "$HVCAP_BUILDDIR" install DESTDIR="$root" >"$tmp/install.log" 2>&1; then
-	tail -20 "$tmp/install.log"
-	echo "FAIL: make install DESTDIR=$root"
-	exit 1
-fi
+install_build "$root"
 
 pc=$(find "$root" -name hvcap.pc -path '*/pkgconfig/*' | head -1)
 if [ -z "$pc" ]; then
@@ -180,9 +164,4 @@ if command -v make >/dev/null 2>&1; then
 		{ fail "examples/control/Makefile"; tail -5 "$tmp/make.log"; }
 fi
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures failure(s)"
-	exit 1
-fi
-echo "all passed"
-exit 0
+finish

@@ -32,14 +32,8 @@ if ! command -v groff >/dev/null 2>&1; then
 	exit 77
 fi
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
+# $tmp, fail, finish.
+. "$src/tests/cli/common.sh"
 
 # --- The pages, installed as make install would: man/X.N -> manN/X.N.
 pages=$(cd "$src/man" && ls | grep '\.[1-8]$' || true)
@@ -213,8 +207,4 @@ for fn in $functions; do
 	done
 done
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures failure(s)"
-	exit 1
-fi
-echo "all passed"
+finish

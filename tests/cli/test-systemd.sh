@@ -46,14 +46,8 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
 fi
 
 # ---- install -------------------------------------------------------------
-# A make of its own, not a part of the make check that runs this script.
-unset MAKEFLAGS MFLAGS MAKELEVEL
 root="$tmp/root"
-if ! make -C "$HVCAP_BUILDDIR" install DESTDIR="$root" >"$tmp/install.log" 2>&1; then
-	tail -20 "$tmp/install.log"
-	echo "FAIL: make install DESTDIR=$root"
-	exit 1
-fi
+install_build "$root"
 
 service=$(find "$root" -path '*/system/hvcapd.service' | head -1)
 socket=$(find "$root" -path '*/system/hvcapd.socket' | head -1)
