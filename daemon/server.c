@@ -40,6 +40,7 @@
  */
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,13 @@
 #define SERVER_CALLS_PER_TURN		32
 /* Connections accepted before the loop looks at the others. */
 #define SERVER_ACCEPTS_PER_TURN		64
+/*
+ * After connections close, give the allocator's free memory back to the
+ * system this much later (once for a burst of closes): glibc returns
+ * only the top of the heap by itself, and a thousand connections with
+ * their replies queued leave tens of MiB free below it.
+ */
+#define SERVER_TRIM_DELAY_MSEC		1000
 /* Out of file descriptors: stop accepting this long, or until a connection closes. */
 #define SERVER_ACCEPT_PAUSE_MSEC	1000
 /* At SIGTERM, replies already written get this long to reach their clients. */
@@ -147,6 +155,7 @@ struct server {
 	struct event *ev_signals[3];
 	struct event *ev_watchdog;
 	struct event *ev_stop_deadline;
+	struct event *ev_trim;
 	bool stopping;
 
 	struct conn_list conns;
@@ -379,6 +388,11 @@ static void conn_free(struct conn *c)
 	free(c);
 
 	server_accept_resume(s);
+	if (s->ev_trim && !s->stopping && !evtimer_pending(s->ev_trim, NULL)) {
+		struct timeval tv = msec_to_tv(SERVER_TRIM_DELAY_MSEC);
+
+		evtimer_add(s->ev_trim, &tv);
+	}
 	if (s->stopping && TAILQ_EMPTY(&s->conns))
 		event_base_loopbreak(s->base);
 }
@@ -390,9 +404,21 @@ static void conn_kill(struct conn *c)
 	event_active(c->ev_work, EV_TIMEOUT, 0);
 }
 
+/*
+ * Run the connection's queued calls at the next turn of the loop.  A
+ * timer due at once, not event_active(): libevent runs events activated
+ * from a callback in the same pass, before it polls again, so a
+ * connection rescheduled after its SERVER_CALLS_PER_TURN calls would run
+ * on with every reply unwritten, and with many connections pipelining
+ * the loop would not write, read or accept for as long as they all have
+ * calls queued.  A timer waits for the poll that comes first.
+ */
 static void conn_schedule_work(struct conn *c)
 {
-	event_active(c->ev_work, EV_TIMEOUT, 0);
+	static const struct timeval now = { 0, 0 };
+
+	if (evtimer_add(c->ev_work, &now) < 0)
+		event_active(c->ev_work, EV_TIMEOUT, 0);
 }
 
 static bool conn_queue_has_room(const struct conn *c)
@@ -761,10 +787,29 @@ static void conn_check_end(struct conn *c)
 	c->closing = true;
 }
 
+/*
+ * Write the replies the calls of this turn queued at once: the socket
+ * nearly always has room, and arming EV_WRITE to learn that costs two
+ * epoll_ctl() and a pass of the loop per call (bench/run-all.sh).  What
+ * does not fit waits for conn_write_cb(), which conn_update() arms.
+ */
+static void conn_flush(struct conn *c)
+{
+	if (c->dead || evbuffer_get_length(c->out) == 0)
+		return;
+	if (evbuffer_write(c->out, c->fd) < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn_kill(c);
+		return;
+	}
+	c->last_activity = now_msec();
+}
+
 static void conn_work_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	int budget = SERVER_CALLS_PER_TURN;
+	bool paused;
 
 	if (c->dead) {
 		conn_free(c);
@@ -791,11 +836,14 @@ static void conn_work_cb(evutil_socket_t fd, short what, void *arg)
 		if (conn_refill(c) < 0)
 			conn_kill(c);
 	}
+	paused = evbuffer_get_length(c->out) >= HVCAPD_OUTPUT_PAUSE;
+	conn_flush(c);
 	if (c->dead) {
 		conn_free(c);
 		return;
 	}
-	if (budget == 0 && c->n_queued)
+	/* As conn_write_cb() does: calls that waited for room go on once the flush made it. */
+	if (c->n_queued && (budget == 0 || (paused && evbuffer_get_length(c->out) < HVCAPD_OUTPUT_PAUSE)))
 		conn_schedule_work(c);
 	conn_check_end(c);
 	if (c->closing && evbuffer_get_length(c->out) == 0) {
@@ -1098,6 +1146,11 @@ int request_limit_exceeded(struct request *req, const char *limit, int64_t value
 /* ------------------------------------------------------------------ */
 /* Signals, the watchdog, stopping. */
 
+static void server_trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	malloc_trim(0);
+}
+
 static void server_stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
@@ -1122,6 +1175,7 @@ static void server_stop(struct server *s)
 	hvcapd_log(LOG_INFO, "stopping");
 	event_del(s->ev_accept);
 	evtimer_del(s->ev_accept_resume);
+	evtimer_del(s->ev_trim);
 
 	/* Replies already written still go out; nothing new is read or run. */
 	for (c = TAILQ_FIRST(&s->conns); c; c = next) {
@@ -1245,7 +1299,8 @@ int server_new(struct hvcapd *d, const struct hvcapd_config *cfg, int listen_fd,
 	s->ev_accept = event_new(s->base, listen_fd, EV_READ | EV_PERSIST, server_accept_cb, s);
 	s->ev_accept_resume = evtimer_new(s->base, server_accept_resume_cb, s);
 	s->ev_stop_deadline = evtimer_new(s->base, server_stop_deadline_cb, s);
-	if (!s->ev_accept || !s->ev_accept_resume || !s->ev_stop_deadline)
+	s->ev_trim = evtimer_new(s->base, server_trim_cb, s);
+	if (!s->ev_accept || !s->ev_accept_resume || !s->ev_stop_deadline || !s->ev_trim)
 		goto fail;
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
 		s->ev_signals[i] = evsignal_new(s->base, signals[i], server_signal_cb, s);
@@ -1295,6 +1350,8 @@ void server_free(struct server *s)
 		event_free(s->ev_accept_resume);
 	if (s->ev_stop_deadline)
 		event_free(s->ev_stop_deadline);
+	if (s->ev_trim)
+		event_free(s->ev_trim);
 	if (s->ev_watchdog)
 		event_free(s->ev_watchdog);
 	for (size_t i = 0; i < sizeof(s->ev_signals) / sizeof(s->ev_signals[0]); i++)
