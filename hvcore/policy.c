@@ -401,17 +401,21 @@ static int build_guest_cpuid(struct eval *e)
 			continue;
 		if (leaf_dropped(&e->want, g.function))
 			g.eax = g.ebx = g.ecx = g.edx = 0;
-		for (enum caps_reg reg = CAPS_REG_EAX; reg <= CAPS_REG_EDX; reg++) {
-			int w = caps_word_find_cpuid(g.function, g.index, reg);
-			const struct caps_word_info *wi;
+		/*
+		 * One pass over the catalog's words for the entry's registers
+		 * (each register has at most one word), rather than a
+		 * caps_word_find_cpuid() per register: the four searches were the
+		 * evaluation's largest cost.
+		 */
+		for (int w = 0; w < NR_CAPS_WORDS; w++) {
+			const struct caps_word_info *wi = caps_word_info(w);
 
-			if (w < 0)
+			if (wi->kind == CAPS_WORD_MSR || wi->function != g.function || wi->index != g.index)
 				continue;
-			wi = caps_word_info(w);
 			/* Words KVM tracks, and the KVM PV word: the policy decides every named bit. */
 			if (wi->kind == CAPS_WORD_EXTRA && w != CPUID_4000_0001_EAX)
 				continue;
-			caps_cpuid_entry_set_reg(&g, reg, (caps_cpuid_entry_reg(&g, reg) & ~named_mask(w)) |
+			caps_cpuid_entry_set_reg(&g, wi->reg, (caps_cpuid_entry_reg(&g, wi->reg) & ~named_mask(w)) |
 						 (e->want.words[w] & named_mask(w)));
 		}
 		if (g.function == 0xd && g.index == 0) {
