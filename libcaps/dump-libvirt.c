@@ -268,6 +268,11 @@ static void XMLCALL comment_cb(void *data, const XML_Char *text)
 	for (size_t i = 0; i < n; i++)
 		comment[i] = is_xml_blank(text[i]) ? ' ' : text[i];
 	comment[n] = '\0';
+	/* XML allows DEL (U+007F), which no dump's comment holds: the writers refuse it. */
+	if (!caps_dump_comment_is_valid(comment, n)) {
+		comment[0] = '\0';
+		reader_fail(rd, -EINVAL, "comment: expected text without control characters");
+	}
 }
 
 static void XMLCALL doctype_cb(void *data, const XML_Char *name, const XML_Char *sysid,

@@ -455,6 +455,16 @@ START_TEST(test_libvirt_parse_cuts_long_comment_at_character_boundary)
 }
 END_TEST
 
+/* XML allows DEL in a comment; a dump's comment may not hold it (found by fuzz/fuzz-dump). */
+START_TEST(test_libvirt_parse_rejects_comment_with_control_character)
+{
+	const char text[] = "<!-- model\x7f name -->\n" XML_HEAD XML_LEAF0 XML_TAIL;
+
+	expect_failure("DEL in the comment", text, strlen(text), CAPS_DUMP_LIBVIRT_XML, -EINVAL, 1,
+		       "control characters");
+}
+END_TEST
+
 /* Every strict prefix fails, unless it holds the whole root element. */
 START_TEST(test_libvirt_parse_rejects_every_truncation)
 {
@@ -1456,6 +1466,7 @@ int main(void)
 	tcase_add_test(tc, test_libvirt_parse_reads_fixture);
 	tcase_add_test(tc, test_libvirt_parse_accepts_declaration_comments_and_any_attribute_order);
 	tcase_add_test(tc, test_libvirt_parse_cuts_long_comment_at_character_boundary);
+	tcase_add_test(tc, test_libvirt_parse_rejects_comment_with_control_character);
 	tcase_add_test(tc, test_libvirt_parse_rejects_every_truncation);
 	tcase_add_test(tc, test_libvirt_parse_rejects_malformed_xml);
 	tcase_add_test(tc, test_libvirt_parse_rejects_schema_violations);
