@@ -37,10 +37,10 @@ esac
 
 # Debian package names (DESIGN.md §1); cpuid and jq are used by the tests,
 # groff-base and man-db by the manual's checks, bash-completion by the
-# completion test.
+# completion test, valgrind by the memcheck test.
 packages="build-essential autoconf automake libtool pkg-config
 	libevent-dev libjson-c-dev libsystemd-dev check libexpat1-dev
-	cpuid jq groff-base man-db bash-completion"
+	cpuid jq groff-base man-db bash-completion valgrind"
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then

@@ -181,3 +181,18 @@ EXTRA_DIST += tests/cli/test-man.sh
 # and driven by the installed hvctl as root, group members and others.
 TESTS += tests/cli/test-systemd.sh
 EXTRA_DIST += tests/cli/test-systemd.sh
+
+# hvcapd under load and faults, the real daemon: 1,000 connections of 100
+# pipelined calls and its memory after them, slow clients beside a
+# well-behaved one, a full state directory, /dev/kvm lost at a reload.
+check_PROGRAMS += tests/unit/test-daemon-load
+TESTS += tests/unit/test-daemon-load
+tests_unit_test_daemon_load_SOURCES = tests/unit/test-daemon-load.c tests/unit/test-util.h \
+	tests/unit/daemon-harness.h tests/unit/daemon-client.h tests/unit/synthetic-hosts.h
+tests_unit_test_daemon_load_CFLAGS = $(HVCAP_TEST_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_test_daemon_load_LDADD = proto/libproto.la $(HVCAP_TEST_LIBS) $(JSONC_LIBS)
+
+# hvcapd under valgrind's memcheck through a session of hvctl commands
+# (skipped without valgrind and in sanitizer builds).
+TESTS += tests/cli/test-valgrind.sh
+EXTRA_DIST += tests/cli/test-valgrind.sh
