@@ -6,18 +6,20 @@
 
 sbin_PROGRAMS += daemon/hvcapd
 
-daemon_hvcapd_SOURCES = \
+# Everything of hvcapd but main.c, server.c and state.c, which fuzz/'s
+# targets include (for their static functions) and so link apart.
+hvcapd_common_sources = \
 	daemon/daemon.h \
 	daemon/server.h \
-	daemon/main.c \
 	daemon/config.c \
 	daemon/log.c \
 	daemon/notify.c \
 	daemon/auth.c \
 	daemon/listen.c \
-	daemon/server.c \
 	daemon/methods.c \
 	daemon/method-service.c
+
+daemon_hvcapd_SOURCES = daemon/main.c daemon/server.c daemon/state.c $(hvcapd_common_sources)
 
 daemon_hvcapd_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(LIBEVENT_CFLAGS) $(SYSTEMD_CFLAGS)
 daemon_hvcapd_LDADD = proto/libproto.la hvcore/libhvcore.la libcaps/libcaps.la \
@@ -25,14 +27,13 @@ daemon_hvcapd_LDADD = proto/libproto.la hvcore/libhvcore.la libcaps/libcaps.la \
 
 # The daemon's state and methods: the host, the VM registry, state files,
 # Watch streams, and one file per method.
-daemon_hvcapd_SOURCES += \
+hvcapd_common_sources += \
 	daemon/hvcapd-internal.h \
 	daemon/control.h \
 	daemon/control.c \
 	daemon/hvcapd.c \
 	daemon/host.c \
 	daemon/registry.c \
-	daemon/state.c \
 	daemon/events.c \
 	daemon/method-common.c \
 	daemon/method-host-describe.c \
