@@ -20,22 +20,7 @@
 #include <libcaps/policy.h>
 #include <proto/policy.h>
 
-/*
- * The synthetic hosts are built with Check's assertions, and Check 0.15
- * records even a passing one as test progress, which needs a running
- * test: make them plain checks here.
- */
-#include <check.h>
-#undef ck_assert_int_eq
-#undef ck_assert_msg
-#undef ck_assert_ptr_nonnull
-#undef ck_abort_msg
-#define ck_assert_int_eq(a, b)		do { if ((a) != (b)) abort(); } while (0)
-#define ck_assert_msg(e, ...)		do { if (!(e)) abort(); } while (0)
-#define ck_assert_ptr_nonnull(p)	do { if (!(p)) abort(); } while (0)
-#define ck_abort_msg(...)		abort()
-
-#include "synthetic-hosts.h"
+#include "fuzz-hosts.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

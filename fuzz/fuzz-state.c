@@ -14,20 +14,7 @@
 
 #include "state.c"
 
-#include <check.h>
-/* As fuzz-policy.c: Check's assertions need a running test. */
-#undef ck_assert_int_eq
-#undef ck_assert_msg
-#undef ck_assert_ptr_nonnull
-#undef ck_abort_msg
-#define ck_assert_int_eq(a, b)		do { if ((a) != (b)) abort(); } while (0)
-#define ck_assert_msg(e, ...)		do { if (!(e)) abort(); } while (0)
-#define ck_assert_ptr_nonnull(p)	do { if (!(p)) abort(); } while (0)
-#define ck_abort_msg(...)		abort()
-
-#include <libcaps/dump.h>
-
-#include "synthetic-hosts.h"
+#include "fuzz-hosts.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -48,26 +35,14 @@ static void cleanup(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct caps_dump *host = calloc(1, sizeof(*host));
-	char err[512], *text = NULL;
-	FILE *f;
+	char err[512];
 	int r;
 
-	if (!host)
-		abort();
 	snprintf(dir, sizeof(dir), "/tmp/hvcap-fuzz-state-XXXXXX");
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(dump_path, sizeof(dump_path), "%s/host.json", dir);
-	caps_dump_init(host);
-	synth_host_amd(host);
-	if (caps_dump_write(host, CAPS_DUMP_JSON, &text) < 0)
-		abort();
-	f = fopen(dump_path, "we");
-	if (!f || fputs(text, f) == EOF || fclose(f) == EOF)
-		abort();
-	free(text);
-	free(host);
+	fuzz_write_synthetic_host(dump_path);
 
 	hvcapd_log_set_level(LOG_CRIT);
 	hd.cfg.host = HVCAPD_HOST_MODEL;

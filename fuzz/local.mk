@@ -7,6 +7,7 @@
 # directory, recursively) and the dictionaries.
 EXTRA_DIST += \
 	fuzz/run.sh \
+	fuzz/fuzz-hosts.h \
 	fuzz/fuzz-control.c \
 	fuzz/fuzz-dump.c \
 	fuzz/fuzz-policy.c \
