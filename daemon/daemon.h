@@ -75,6 +75,13 @@ bool request_wants_more(const struct request *req);
 
 /* Reply with parameters (consumed; NULL for none). */
 int request_reply(struct request *req, struct json_object *parameters);
+/*
+ * Reply with parameters already written as text: w was started with
+ * proto_reply_begin() (proto/varlink.h) and holds the parameters object;
+ * it is emptied.  For replies too large to build as json-c objects fast.
+ */
+struct proto_json_writer;
+int request_reply_text(struct request *req, struct proto_json_writer *w);
 /* An intermediate reply of a "more" call ("continues": true); consumed. */
 int request_stream(struct request *req, struct json_object *parameters);
 /* Reply with an error (fully qualified name); parameters consumed, NULL for none. */

@@ -13,7 +13,9 @@
 #include <hvcore/model.h>
 #include <hvcore/policy.h>
 #include <libcaps/dump.h>
+#include <proto/json-writer.h>
 #include <proto/policy.h>
+#include <proto/varlink.h>
 
 #include "hvcapd-internal.h"
 
@@ -102,7 +104,7 @@ static int compare_run(struct request *req, struct json_object *parameters, stru
 	struct caps_dump_error derr = { 0 };
 	struct hv_host_desc desc = { 0 };
 	struct caps_policy *policy = NULL;
-	struct json_object *reply;
+	struct proto_json_writer w;
 	char reason[512];
 	bool vendor_known;
 	int r;
@@ -150,10 +152,9 @@ static int compare_run(struct request *req, struct json_object *parameters, stru
 	r = hv_policy_evaluate(&c->policy, &c->target, (enum caps_names)c->p.names, &c->ev);
 	if (r < 0)
 		return r;
-	reply = proto_evaluation_to_json(&c->ev, (enum caps_names)c->p.names);
-	if (!reply)
-		return -ENOMEM;
-	return request_reply(req, reply);
+	proto_reply_begin(&w);
+	proto_evaluation_write(&w, &c->ev, (enum caps_names)c->p.names);
+	return request_reply_text(req, &w);
 }
 
 static int policy_compare(struct request *req, struct json_object *parameters)

@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include <proto/json-writer.h>
 #include <proto/policy.h>
+#include <proto/varlink.h>
 
 #include "hvcapd-internal.h"
 
@@ -29,7 +31,7 @@ static int policy_validate(struct request *req, struct json_object *parameters)
 	struct params p = { .policy = NULL, .names = CAPS_NAMES_LINUX };
 	struct caps_evaluation *ev = NULL;
 	struct caps_policy *policy = NULL;
-	struct json_object *reply;
+	struct proto_json_writer w;
 	int r;
 
 	r = hvcapd_decode(req, fields, parameters, &p);
@@ -42,11 +44,11 @@ static int policy_validate(struct request *req, struct json_object *parameters)
 	free(policy);
 	if (r < 0)
 		return r;
-	reply = proto_evaluation_to_json(ev, (enum caps_names)p.names);
+	/* The reply is 1,100 values: written as text, not built as json-c objects. */
+	proto_reply_begin(&w);
+	proto_evaluation_write(&w, ev, (enum caps_names)p.names);
 	free(ev);
-	if (!reply)
-		return -ENOMEM;
-	return request_reply(req, reply);
+	return request_reply_text(req, &w);
 }
 
 const struct method method_policy_validate = {

@@ -53,6 +53,7 @@
 #include <event2/event.h>
 
 #include <proto/idl.h>
+#include <proto/json-writer.h>
 #include <proto/varlink.h>
 
 #include "server.h"
@@ -887,8 +888,15 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		conn_free(c);
 		return;
 	}
-	if (c->n_queued || c->broken)
-		conn_schedule_work(c);
+	/*
+	 * Run the calls now rather than on the work timer: the same budget
+	 * per poll as the timer gives (so no starvation), one epoll_wait()
+	 * and loop pass fewer per call.  conn_work_cb() updates or frees c.
+	 */
+	if (c->n_queued || c->broken) {
+		conn_work_cb(c->fd, EV_TIMEOUT, c);
+		return;
+	}
 	conn_update(c);
 }
 
@@ -1041,6 +1049,17 @@ static bool request_is_done(const struct request *req)
 	return req->closed || req->replied;
 }
 
+/* Send a final reply that r says was built (or not: the connection goes). */
+static int request_reply_built(struct request *req, int r, struct proto_message *m)
+{
+	if (r == 0)
+		r = request_send(req, m);
+	else
+		conn_kill(req->conn);
+	request_finish(req);
+	return r;
+}
+
 int request_reply(struct request *req, struct json_object *parameters)
 {
 	struct proto_message m = { 0 };
@@ -1052,12 +1071,20 @@ int request_reply(struct request *req, struct json_object *parameters)
 	}
 	r = proto_reply_build(parameters, false, &m);
 	json_object_put(parameters);
-	if (r == 0)
-		r = request_send(req, &m);
-	else
-		conn_kill(req->conn);
-	request_finish(req);
-	return r;
+	return request_reply_built(req, r, &m);
+}
+
+int request_reply_text(struct request *req, struct proto_json_writer *w)
+{
+	struct proto_message m = { 0 };
+	int r;
+
+	if (request_is_done(req)) {
+		proto_jw_done(w);
+		return req->closed ? -ECONNRESET : -EALREADY;
+	}
+	r = proto_reply_finish(w, false, &m);
+	return request_reply_built(req, r, &m);
 }
 
 int request_stream(struct request *req, struct json_object *parameters)

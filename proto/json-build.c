@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <proto/host.h>
+#include <proto/json-writer.h>
 
 #include "json-build.h"
 
@@ -52,69 +53,50 @@ struct json_object *proto_json_new_string_n(const char *s, size_t size)
 	return json_object_new_string_len(s, (int)strnlen(s, size));
 }
 
-/*
- * json-c prints every integer with snprintf(), which was a fifth of the
- * daemon's time in a Validate reply (71 CPUID entries of 7 integers each,
- * bench/run-all.sh): print the decimal digits here instead.
- */
-static int int64_to_json_cb(struct json_object *jso, struct printbuf *pb, int level, int flags)
+/* Append a string literal's bytes at p. */
+#define PUT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
+
+void proto_cpuid_write(struct proto_json_writer *w, const struct caps_cpuid *c)
 {
-	int64_t v = json_object_get_int64(jso);
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-	char buf[24], *p = buf + sizeof(buf);
+	proto_jw_array_begin(w);
+	/* 71 entries of 7 numbers in a Validate reply: one copy per entry. */
+	for (size_t i = 0; i < c->nent && i < CAPS_CPUID_MAX_ENTRIES; i++) {
+		const struct caps_cpuid_entry *e = &c->entries[i];
+		char buf[128 + 7 * PROTO_JW_INT64_MAX], *p = buf;
 
-	(void)level;
-	(void)flags;
-	do
-		*--p = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		*--p = '-';
-	return printbuf_memappend(pb, p, (int)(buf + sizeof(buf) - p));
-}
-
-struct json_object *proto_json_new_int64(int64_t v)
-{
-	struct json_object *obj = json_object_new_int64(v);
-
-	if (obj)
-		json_object_set_serializer(obj, int64_to_json_cb, NULL, NULL);
-	return obj;
-}
-
-bool proto_json_add_literal(struct json_object *obj, const char *key, struct json_object *val)
-{
-	if (!val)
-		return false;
-	if (!obj || json_object_object_add_ex(obj, key, val,
-					      JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY) < 0) {
-		json_object_put(val);
-		return false;
+		if (i > 0)
+			*p++ = ',';
+		p = PUT(p, "{\"function\":");
+		p = proto_jw_put_int64(p, e->function);
+		p = PUT(p, ",\"index\":");
+		p = proto_jw_put_int64(p, e->index);
+		p = PUT(p, ",\"flags\":");
+		p = proto_jw_put_int64(p, e->flags);
+		p = PUT(p, ",\"eax\":");
+		p = proto_jw_put_int64(p, e->eax);
+		p = PUT(p, ",\"ebx\":");
+		p = proto_jw_put_int64(p, e->ebx);
+		p = PUT(p, ",\"ecx\":");
+		p = proto_jw_put_int64(p, e->ecx);
+		p = PUT(p, ",\"edx\":");
+		p = proto_jw_put_int64(p, e->edx);
+		*p++ = '}';
+		proto_jw_raw(w, buf, (size_t)(p - buf));
 	}
-	return true;
-}
-
-static struct json_object *cpuid_entry_to_json(const struct caps_cpuid_entry *e)
-{
-	struct json_object *obj = json_object_new_object();
-	bool ok = obj != NULL;
-
-	ok = ok && proto_json_add_literal(obj, "function", proto_json_new_int64(e->function));
-	ok = ok && proto_json_add_literal(obj, "index", proto_json_new_int64(e->index));
-	ok = ok && proto_json_add_literal(obj, "flags", proto_json_new_int64(e->flags));
-	ok = ok && proto_json_add_literal(obj, "eax", proto_json_new_int64(e->eax));
-	ok = ok && proto_json_add_literal(obj, "ebx", proto_json_new_int64(e->ebx));
-	ok = ok && proto_json_add_literal(obj, "ecx", proto_json_new_int64(e->ecx));
-	ok = ok && proto_json_add_literal(obj, "edx", proto_json_new_int64(e->edx));
-	return proto_json_finish(obj, ok);
+	proto_jw_array_end(w);
 }
 
 struct json_object *proto_cpuid_to_json(const struct caps_cpuid *c)
 {
-	struct json_object *arr = json_object_new_array();
-	bool ok = arr != NULL;
+	struct proto_json_writer w;
+	struct json_object *obj = NULL;
+	int r;
 
-	for (size_t i = 0; ok && i < c->nent && i < CAPS_CPUID_MAX_ENTRIES; i++)
-		ok = proto_json_append(arr, cpuid_entry_to_json(&c->entries[i]));
-	return proto_json_finish(arr, ok);
+	proto_jw_init(&w, 0);
+	proto_cpuid_write(&w, c);
+	r = proto_jw_to_object(&w, &obj);
+	proto_jw_done(&w);
+	if (r < 0)
+		errno = -r;
+	return obj;
 }

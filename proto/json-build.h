@@ -15,13 +15,6 @@
 
 /* Add key: val to obj, consuming val; false if either is missing. */
 bool proto_json_add(struct json_object *obj, const char *key, struct json_object *val);
-/*
- * proto_json_add() for a key that outlives obj (a string literal) and that
- * obj does not have yet: json-c neither copies nor looks it up.
- */
-bool proto_json_add_literal(struct json_object *obj, const char *key, struct json_object *val);
-/* json_object_new_int64(), printed without snprintf(). */
-struct json_object *proto_json_new_int64(int64_t v);
 /* proto_json_add(), or when ok is already false just drop val. */
 bool proto_json_add_if(bool ok, struct json_object *obj, const char *key, struct json_object *val);
 /* Append val to arr, consuming it; false if either is missing. */

@@ -11,6 +11,7 @@ proto_libproto_la_SOURCES = \
 	include/proto/host.h \
 	include/proto/idl.h \
 	include/proto/json-decode.h \
+	include/proto/json-writer.h \
 	include/proto/policy.h \
 	include/proto/varlink.h \
 	proto/client.c \
@@ -20,6 +21,7 @@ proto_libproto_la_SOURCES = \
 	proto/json-build.h \
 	proto/json-build.c \
 	proto/json-decode.c \
+	proto/json-writer.c \
 	proto/policy-json.c \
 	proto/varlink.c
 
@@ -93,7 +95,8 @@ protoincludedir = $(includedir)/hvcap/proto
 protoinclude_HEADERS = \
 	include/proto/client.h \
 	include/proto/varlink.h \
-	include/proto/json-decode.h
+	include/proto/json-decode.h \
+	include/proto/json-writer.h
 
 pkgconfigdir = $(libdir)/pkgconfig
 pkgconfig_DATA = hvcap.pc

@@ -18,6 +18,7 @@
 #include <libcaps/cpuid.h>
 #include <libcaps/file.h>
 #include <proto/host.h>
+#include <proto/json-writer.h>
 #include <proto/policy.h>
 
 #include "json-build.h"
@@ -368,114 +369,147 @@ struct json_object *proto_policy_to_json(const struct caps_policy *p)
 	return proto_json_finish(obj, ok);
 }
 
-static struct json_object *problem_to_json(const struct caps_eval_problem *pr)
+static void problem_write(struct proto_json_writer *w, const struct caps_eval_problem *pr)
 {
-	struct json_object *obj = json_object_new_object();
-	const struct caps_eval_location *w = &pr->where;
-	bool ok = obj != NULL;
+	const struct caps_eval_location *where = &pr->where;
 
-	if (ok)
-		ok = proto_json_add(obj, "feature", proto_json_new_string_member(pr->feature));
-	if (ok && pr->has_policy) {
+	proto_jw_object_begin(w);
+	PROTO_JW_KEY(w, "feature");
+	proto_jw_string_member(w, pr->feature);
+	if (pr->has_policy) {
 		const char *policy = caps_feature_policy_to_string(pr->policy);
 
-		ok = proto_json_add(obj, "policy", json_object_new_string(policy ? policy : "unknown"));
+		PROTO_JW_KEY(w, "policy");
+		proto_jw_string(w, policy ? policy : "unknown");
 	}
-	if (ok)
-		ok = proto_json_add(obj, "reason", proto_json_new_string_member(pr->reason));
-	if (ok && pr->rule[0])
-		ok = proto_json_add(obj, "rule", proto_json_new_string_member(pr->rule));
-	if (ok)
-		ok = proto_json_add(obj, "detail", proto_json_new_string_member(pr->detail));
-	if (ok && w->valid && w->msr) {
-		ok = proto_json_add(obj, "msr", json_object_new_int64(w->function)) &&
-		     proto_json_add(obj, "bit", json_object_new_int(w->bit));
-	} else if (ok && w->valid) {
-		ok = proto_json_add(obj, "function", json_object_new_int64(w->function)) &&
-		     proto_json_add(obj, "index", json_object_new_int64(w->index)) &&
-		     proto_json_add(obj, "register", json_object_new_string(caps_reg_name(w->reg))) &&
-		     proto_json_add(obj, "bit", json_object_new_int(w->bit));
+	PROTO_JW_KEY(w, "reason");
+	proto_jw_string_member(w, pr->reason);
+	if (pr->rule[0]) {
+		PROTO_JW_KEY(w, "rule");
+		proto_jw_string_member(w, pr->rule);
 	}
-	return proto_json_finish(obj, ok);
+	PROTO_JW_KEY(w, "detail");
+	proto_jw_string_member(w, pr->detail);
+	if (where->valid && where->msr) {
+		PROTO_JW_KEY(w, "msr");
+		proto_jw_int64(w, where->function);
+	} else if (where->valid) {
+		PROTO_JW_KEY(w, "function");
+		proto_jw_int64(w, where->function);
+		PROTO_JW_KEY(w, "index");
+		proto_jw_int64(w, where->index);
+		PROTO_JW_KEY(w, "register");
+		proto_jw_string(w, caps_reg_name(where->reg));
+	}
+	if (where->valid) {
+		PROTO_JW_KEY(w, "bit");
+		proto_jw_int64(w, where->bit);
+	}
+	proto_jw_object_end(w);
 }
 
-static struct json_object *warning_to_json(const struct caps_eval_warning *wa)
+static void warning_write(struct proto_json_writer *w, const struct caps_eval_warning *wa)
 {
-	struct json_object *obj = json_object_new_object();
-	bool ok = obj != NULL;
-
-	if (ok)
-		ok = proto_json_add(obj, "feature", proto_json_new_string_member(wa->feature));
-	if (ok)
-		ok = proto_json_add(obj, "reason", proto_json_new_string_member(wa->reason));
-	if (ok)
-		ok = proto_json_add(obj, "detail", proto_json_new_string_member(wa->detail));
-	return proto_json_finish(obj, ok);
+	proto_jw_object_begin(w);
+	PROTO_JW_KEY(w, "feature");
+	proto_jw_string_member(w, wa->feature);
+	PROTO_JW_KEY(w, "reason");
+	proto_jw_string_member(w, wa->reason);
+	PROTO_JW_KEY(w, "detail");
+	proto_jw_string_member(w, wa->detail);
+	proto_jw_object_end(w);
 }
 
-static struct json_object *guest_to_json(const struct caps_evaluation *ev, enum caps_names names)
+static void guest_write(struct proto_json_writer *w, const struct caps_evaluation *ev,
+			enum caps_names names)
 {
-	struct json_object *obj = json_object_new_object();
-	struct json_object *features = json_object_new_array();
-	bool ok = obj && features;
-
 	assert(ev->guest_cpuid.nent <= CAPS_CPUID_MAX_ENTRIES);
+	proto_jw_object_begin(w);
+	PROTO_JW_KEY(w, "features");
+	proto_jw_array_begin(w);
 	caps_for_each(f, &ev->guest_features) {
 		const char *name = caps_feature_name(f, names);
 
-		if (ok && name)
-			ok = proto_json_append(features, json_object_new_string(name));
+		if (name)
+			proto_jw_string(w, name);
 	}
-	ok = proto_json_add_if(ok, obj, "features", features);
-	ok = ok && proto_json_add(obj, "cpuid", proto_cpuid_to_json(&ev->guest_cpuid));
-	ok = ok && proto_json_add(obj, "phys_bits", json_object_new_int(ev->guest_phys_bits));
-	return proto_json_finish(obj, ok);
+	proto_jw_array_end(w);
+	PROTO_JW_KEY(w, "cpuid");
+	proto_cpuid_write(w, &ev->guest_cpuid);
+	PROTO_JW_KEY(w, "phys_bits");
+	proto_jw_int64(w, ev->guest_phys_bits);
+	proto_jw_object_end(w);
 }
 
-static struct json_object *controls_to_json(const struct caps_evaluation *ev)
+static void controls_write(struct proto_json_writer *w, const struct caps_evaluation *ev)
 {
 	const char *memslot = caps_eval_memslot_to_string(ev->apic_access_memslot);
-	struct json_object *obj = json_object_new_object();
-	struct json_object *erap = json_object_new_object();
-	struct json_object *inhibits = json_object_new_array();
-	struct json_object *lam = json_object_new_array();
-	bool ok = obj && erap && inhibits && lam;
 
 	assert(ev->n_apicv_inhibits <= CAPS_EVAL_MAX_INHIBITS);
-	ok = ok && proto_json_add(erap, "allow_larger_rap", json_object_new_boolean(ev->erap_allow_larger_rap));
-	ok = ok && proto_json_add(erap, "clear_rap", json_object_new_boolean(ev->erap_clear_rap));
-	for (size_t i = 0; ok && i < ev->n_apicv_inhibits; i++)
-		ok = proto_json_append(inhibits, proto_json_new_string_member(ev->apicv_inhibits[i]));
-	if (ok && ev->cr3_lam_u48)
-		ok = proto_json_append(lam, json_object_new_string("lam_u48"));
-	if (ok && ev->cr3_lam_u57)
-		ok = proto_json_append(lam, json_object_new_string("lam_u57"));
-	ok = proto_json_add_if(ok, obj, "erap_ctl", erap);
-	ok = ok && proto_json_add(obj, "apic_access_memslot", json_object_new_string(memslot ? memslot : "unknown"));
-	ok = proto_json_add_if(ok, obj, "apicv_inhibits", inhibits);
-	ok = proto_json_add_if(ok, obj, "cr3_lam_bits", lam);
-	ok = ok && proto_json_add(obj, "snp_safe_control_pages", json_object_new_boolean(ev->snp_safe_control_pages));
-	return proto_json_finish(obj, ok);
+	proto_jw_object_begin(w);
+	PROTO_JW_KEY(w, "erap_ctl");
+	proto_jw_object_begin(w);
+	PROTO_JW_KEY(w, "allow_larger_rap");
+	proto_jw_bool(w, ev->erap_allow_larger_rap);
+	PROTO_JW_KEY(w, "clear_rap");
+	proto_jw_bool(w, ev->erap_clear_rap);
+	proto_jw_object_end(w);
+	PROTO_JW_KEY(w, "apic_access_memslot");
+	proto_jw_string(w, memslot ? memslot : "unknown");
+	PROTO_JW_KEY(w, "apicv_inhibits");
+	proto_jw_array_begin(w);
+	for (size_t i = 0; i < ev->n_apicv_inhibits; i++)
+		proto_jw_string_member(w, ev->apicv_inhibits[i]);
+	proto_jw_array_end(w);
+	PROTO_JW_KEY(w, "cr3_lam_bits");
+	proto_jw_array_begin(w);
+	if (ev->cr3_lam_u48)
+		proto_jw_string(w, "lam_u48");
+	if (ev->cr3_lam_u57)
+		proto_jw_string(w, "lam_u57");
+	proto_jw_array_end(w);
+	PROTO_JW_KEY(w, "snp_safe_control_pages");
+	proto_jw_bool(w, ev->snp_safe_control_pages);
+	proto_jw_object_end(w);
+}
+
+void proto_evaluation_write(struct proto_json_writer *w, const struct caps_evaluation *ev,
+			    enum caps_names names)
+{
+	assert(ev->n_problems <= CAPS_EVAL_MAX_PROBLEMS);
+	assert(ev->n_warnings <= CAPS_EVAL_MAX_WARNINGS);
+	proto_jw_object_begin(w);
+	PROTO_JW_KEY(w, "verdict");
+	proto_jw_string(w, ev->accepted ? "accepted" : "rejected");
+	PROTO_JW_KEY(w, "problems");
+	proto_jw_array_begin(w);
+	for (size_t i = 0; i < ev->n_problems; i++)
+		problem_write(w, &ev->problems[i]);
+	proto_jw_array_end(w);
+	PROTO_JW_KEY(w, "warnings");
+	proto_jw_array_begin(w);
+	for (size_t i = 0; i < ev->n_warnings; i++)
+		warning_write(w, &ev->warnings[i]);
+	proto_jw_array_end(w);
+	PROTO_JW_KEY(w, "guest");
+	guest_write(w, ev, names);
+	PROTO_JW_KEY(w, "controls");
+	controls_write(w, ev);
+	proto_jw_object_end(w);
 }
 
 struct json_object *proto_evaluation_to_json(const struct caps_evaluation *ev,
 					     enum caps_names names)
 {
-	struct json_object *obj = json_object_new_object();
-	struct json_object *problems = json_object_new_array();
-	struct json_object *warnings = json_object_new_array();
-	bool ok = obj && problems && warnings;
+	struct proto_json_writer w;
+	struct json_object *obj = NULL;
+	int r;
 
-	assert(ev->n_problems <= CAPS_EVAL_MAX_PROBLEMS);
-	assert(ev->n_warnings <= CAPS_EVAL_MAX_WARNINGS);
-	ok = ok && proto_json_add(obj, "verdict", json_object_new_string(ev->accepted ? "accepted" : "rejected"));
-	for (size_t i = 0; ok && i < ev->n_problems; i++)
-		ok = proto_json_append(problems, problem_to_json(&ev->problems[i]));
-	for (size_t i = 0; ok && i < ev->n_warnings; i++)
-		ok = proto_json_append(warnings, warning_to_json(&ev->warnings[i]));
-	ok = proto_json_add_if(ok, obj, "problems", problems);
-	ok = proto_json_add_if(ok, obj, "warnings", warnings);
-	ok = ok && proto_json_add(obj, "guest", guest_to_json(ev, names));
-	ok = ok && proto_json_add(obj, "controls", controls_to_json(ev));
-	return proto_json_finish(obj, ok);
+	proto_jw_init(&w, 0);
+	proto_evaluation_write(&w, ev, names);
+	r = proto_jw_to_object(&w, &obj);
+	proto_jw_done(&w);
+	if (r < 0)
+		errno = -r;
+	return obj;
 }

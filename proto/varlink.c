@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <libcaps/json-check.h>
+#include <proto/json-writer.h>
 #include <proto/varlink.h>
 
 /* ---- names and bytes -------------------------------------------------- */
@@ -36,7 +37,16 @@ static size_t utf8_invalid_at(const char *str, size_t len)
 		size_t n;
 
 		if (c < 0x80) {
+			uint64_t word;
+
+			/* Replies are ASCII but for names: eight bytes at a time. */
 			i++;
+			while (len - i >= sizeof(word)) {
+				memcpy(&word, s + i, sizeof(word));
+				if (word & UINT64_C(0x8080808080808080))
+					break;
+				i += sizeof(word);
+			}
 			continue;
 		}
 		if (c >= 0xc2 && c <= 0xdf) {
@@ -483,6 +493,32 @@ int proto_reply_build(struct json_object *parameters, bool continues, struct pro
 		return r;
 	}
 	return message_finish(obj, ret);
+}
+
+void proto_reply_begin(struct proto_json_writer *w)
+{
+	proto_jw_init(w, PROTO_VARLINK_MAX_MESSAGE);
+	proto_jw_raw(w, "{\"parameters\":", strlen("{\"parameters\":"));
+}
+
+int proto_reply_finish(struct proto_json_writer *w, bool continues, struct proto_message *ret)
+{
+	int r;
+
+	if (continues)
+		proto_jw_raw(w, ",\"continues\":true", strlen(",\"continues\":true"));
+	proto_jw_raw(w, "}", 1);
+	r = proto_jw_error(w);
+	if (r == 0 && (memchr(w->data, '\0', w->len) || !proto_utf8_is_valid(w->data, w->len)))
+		r = -EINVAL;
+	if (r == 0)
+		r = proto_jw_take(w, &ret->data, &ret->len);
+	if (r < 0) {
+		proto_jw_done(w);
+		return r;
+	}
+	ret->len++;
+	return 0;
 }
 
 int proto_error_build(const char *error, struct json_object *parameters, struct proto_message *ret)

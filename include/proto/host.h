@@ -36,6 +36,9 @@ struct json_object *proto_host_record_to_json(const struct caps_host_record *r,
  * flags, eax, ebx, ecx, edx} each, in order.  NULL with errno ENOMEM.
  */
 struct json_object *proto_cpuid_to_json(const struct caps_cpuid *c);
+/* The same array written as text (proto/json-writer.h). */
+struct proto_json_writer;
+void proto_cpuid_write(struct proto_json_writer *w, const struct caps_cpuid *c);
 
 /*
  * One feature as FeatureStatus (a new reference): {name, qemu?, host, kvm,

@@ -99,3 +99,10 @@ struct json_object *proto_policy_to_json(const struct caps_policy *p);
  */
 struct json_object *proto_evaluation_to_json(const struct caps_evaluation *ev,
 					     enum caps_names names);
+/*
+ * The same object written as text, without building it (the daemon's
+ * Validate reply; proto/json-writer.h); a failure is the writer's error.
+ */
+struct proto_json_writer;
+void proto_evaluation_write(struct proto_json_writer *w, const struct caps_evaluation *ev,
+			    enum caps_names names);

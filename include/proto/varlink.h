@@ -52,6 +52,8 @@ int proto_call_parse(const char *msg, size_t len, unsigned max_depth, struct pro
 void proto_call_done(struct proto_call *call);
 
 /* A whole message, NUL-terminated, in a malloc()ed buffer of *ret_len bytes (NUL included). */
+struct proto_json_writer;
+
 struct proto_message {
 	char *data;
 	size_t len;
@@ -71,6 +73,16 @@ int proto_call_build(const char *method, struct json_object *parameters, unsigne
 		     struct proto_message *ret);
 /* A reply: parameters may be NULL ({} is sent as absent); continues for "more" streams. */
 int proto_reply_build(struct json_object *parameters, bool continues, struct proto_message *ret);
+/*
+ * A reply written as text (proto/json-writer.h) rather than built: start
+ * w with proto_reply_begin(), write the parameters object's value, then
+ * proto_reply_finish() checks and hands over the message as
+ * proto_reply_build() would: the writer's error, -E2BIG past
+ * PROTO_VARLINK_MAX_MESSAGE, -EINVAL for a NUL or invalid UTF-8.  w is
+ * emptied either way.  The parameters must not be an empty object.
+ */
+void proto_reply_begin(struct proto_json_writer *w);
+int proto_reply_finish(struct proto_json_writer *w, bool continues, struct proto_message *ret);
 /* An error reply: error is the fully qualified name; parameters may be NULL. */
 int proto_error_build(const char *error, struct json_object *parameters, struct proto_message *ret);
 

@@ -16,7 +16,9 @@
 
 #include <libcaps/json-check.h>
 #include <proto/json-decode.h>
+#include <proto/json-writer.h>
 #include <proto/policy.h>
+#include <proto/varlink.h>
 
 #include "test-util.h"
 
@@ -974,6 +976,261 @@ START_TEST(test_evaluation_to_json_uses_requested_names)
 }
 END_TEST
 
+/* ---- the text writer (proto/json-writer.h) ---------------------------- */
+
+#define JSONC_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* The writer's text so far, NUL-terminated in a buffer the caller frees. */
+static char *writer_text(struct proto_json_writer *w)
+{
+	char *s;
+	size_t n;
+
+	ck_assert_int_eq(proto_jw_take(w, &s, &n), 0);
+	ck_assert_uint_eq(strlen(s), n);
+	return s;
+}
+
+/* The writer's text must be json-c's printing of obj, byte for byte. */
+static void check_writer_is_jsonc(struct proto_json_writer *w, struct json_object *obj)
+{
+	char *text = writer_text(w);
+
+	ck_assert_str_eq(text, json_object_to_json_string_ext(obj, JSONC_FLAGS));
+	free(text);
+	json_object_put(obj);
+}
+
+START_TEST(test_writer_escapes_every_byte_as_json_c)
+{
+	char all[256];
+
+	/* Each byte alone between two letters, as a value and as a key. */
+	for (int c = 1; c < 256; c++) {
+		char s[4] = { 'a', (char)c, 'b', 0 };
+		struct proto_json_writer w;
+		struct json_object *obj = json_object_new_object();
+
+		json_object_object_add(obj, s, json_object_new_string(s));
+		proto_jw_init(&w, 0);
+		proto_jw_object_begin(&w);
+		proto_jw_key(&w, s);
+		proto_jw_string(&w, s);
+		proto_jw_object_end(&w);
+		check_writer_is_jsonc(&w, obj);
+	}
+	/* All of them in one string, and cut by a fixed array's size. */
+	for (int c = 1; c < 256; c++)
+		all[c - 1] = (char)c;
+	all[255] = 0;
+	{
+		struct proto_json_writer w;
+		struct json_object *arr = json_object_new_array();
+
+		json_object_array_add(arr, json_object_new_string(all));
+		json_object_array_add(arr, json_object_new_string_len(all, 40));
+		proto_jw_init(&w, 0);
+		proto_jw_array_begin(&w);
+		proto_jw_string(&w, all);
+		proto_jw_string_n(&w, all, 40);
+		proto_jw_array_end(&w);
+		check_writer_is_jsonc(&w, arr);
+	}
+}
+END_TEST
+
+START_TEST(test_writer_prints_numbers_and_nesting_as_json_c)
+{
+	static const int64_t numbers[] = { 0, 1, -1, 9, 10, 4294967295LL, -4294967296LL,
+					   INT64_MAX, INT64_MIN, INT64_MIN + 1 };
+	struct proto_json_writer w;
+	struct json_object *obj = json_object_new_object();
+	struct json_object *arr = json_object_new_array();
+	struct json_object *nested = json_object_new_array();
+
+	proto_jw_init(&w, 0);
+	proto_jw_object_begin(&w);
+	proto_jw_key(&w, "n");
+	proto_jw_array_begin(&w);
+	for (size_t i = 0; i < ARRAY_SIZE(numbers); i++) {
+		proto_jw_int64(&w, numbers[i]);
+		json_object_array_add(arr, json_object_new_int64(numbers[i]));
+	}
+	proto_jw_array_end(&w);
+	json_object_object_add(obj, "n", arr);
+	/* [[], {}, [{}], true, false, ""] */
+	proto_jw_key(&w, "e");
+	proto_jw_array_begin(&w);
+	proto_jw_array_begin(&w);
+	proto_jw_array_end(&w);
+	proto_jw_object_begin(&w);
+	proto_jw_object_end(&w);
+	proto_jw_array_begin(&w);
+	proto_jw_object_begin(&w);
+	proto_jw_object_end(&w);
+	proto_jw_array_end(&w);
+	proto_jw_bool(&w, true);
+	proto_jw_bool(&w, false);
+	proto_jw_string(&w, "");
+	proto_jw_array_end(&w);
+	json_object_array_add(nested, json_object_new_array());
+	json_object_array_add(nested, json_object_new_object());
+	json_object_array_add(nested, json_object_new_array());
+	json_object_array_add(json_object_array_get_idx(nested, 2), json_object_new_object());
+	json_object_array_add(nested, json_object_new_boolean(true));
+	json_object_array_add(nested, json_object_new_boolean(false));
+	json_object_array_add(nested, json_object_new_string(""));
+	json_object_object_add(obj, "e", nested);
+	proto_jw_key(&w, "last");
+	proto_jw_object_begin(&w);
+	proto_jw_object_end(&w);
+	json_object_object_add(obj, "last", json_object_new_object());
+	proto_jw_object_end(&w);
+	check_writer_is_jsonc(&w, obj);
+}
+END_TEST
+
+START_TEST(test_writer_limit_is_sticky_and_take_terminates)
+{
+	struct proto_json_writer w;
+	struct json_object *obj = NULL;
+	char big[8192], *s;
+	size_t n;
+
+	proto_jw_init(&w, 10);
+	proto_jw_string(&w, "12345678");	/* 10 bytes with the quotes: fits */
+	ck_assert_int_eq(proto_jw_error(&w), 0);
+	proto_jw_bool(&w, true);		/* past max */
+	ck_assert_int_eq(proto_jw_error(&w), -E2BIG);
+	proto_jw_done(&w);
+	/* done keeps max; the error goes */
+	ck_assert_uint_eq(w.max, 10);
+	proto_jw_string(&w, "1234567890");
+	ck_assert_int_eq(proto_jw_error(&w), -E2BIG);
+	proto_jw_string(&w, "");		/* sticky, even for what would fit */
+	ck_assert_int_eq(proto_jw_take(&w, &s, &n), -E2BIG);
+	ck_assert_int_eq(proto_jw_to_object(&w, &obj), -E2BIG);
+	proto_jw_done(&w);
+
+	/* A text that fills the buffer exactly still gets its NUL. */
+	memset(big, 'x', sizeof(big));
+	proto_jw_init(&w, 0);
+	proto_jw_raw(&w, big, sizeof(big));
+	ck_assert_uint_eq(w.len, w.cap);
+	ck_assert_int_eq(proto_jw_take(&w, &s, &n), 0);
+	ck_assert_uint_eq(n, sizeof(big));
+	ck_assert_int_eq(s[n], 0);
+	ck_assert_ptr_null(w.data);
+	free(s);
+
+	/* An ill-formed sequence is no object. */
+	proto_jw_init(&w, 0);
+	proto_jw_object_begin(&w);
+	proto_jw_key(&w, "a");
+	ck_assert_int_eq(proto_jw_to_object(&w, &obj), -EINVAL);
+	proto_jw_done(&w);
+}
+END_TEST
+
+/* An evaluation whose strings need escaping, with every array at its largest. */
+static struct caps_evaluation *hostile_evaluation(void)
+{
+	struct caps_evaluation *ev = sample_evaluation();
+
+	strcpy(ev->problems[2].detail, "quote \" backslash \\ tab \t newline \n bell \a del \x7f \xc3\xa9t\xc3\xa9");
+	strcpy(ev->warnings[0].detail, "slash / and \x01\x1f");
+	caps_cpuid_init(&ev->guest_cpuid);
+	for (uint32_t i = 0; i < CAPS_CPUID_MAX_ENTRIES; i++) {
+		struct caps_cpuid_entry e = {
+			.function = 0x80000000u + i, .index = i * 7u, .flags = i & 1,
+			.eax = 0xffffffffu - i, .ebx = i * 0x01010101u, .ecx = 0, .edx = 1u << (i % 32),
+		};
+
+		ck_assert_int_eq(caps_cpuid_add(&ev->guest_cpuid, &e), 0);
+	}
+	/* every named feature */
+	memset(&ev->guest_features, 0xff, sizeof(ev->guest_features));
+	return ev;
+}
+
+START_TEST(test_evaluation_text_is_json_c_text)
+{
+	struct caps_evaluation *ev = hostile_evaluation();
+
+	for (int names = CAPS_NAMES_LINUX; names <= CAPS_NAMES_QEMU; names++) {
+		struct proto_json_writer w;
+		struct json_object *obj = proto_evaluation_to_json(ev, (enum caps_names)names);
+
+		ck_assert_ptr_nonnull(obj);
+		ck_assert_uint_eq(json_object_array_length(member(member(obj, "guest"), "cpuid")),
+				  CAPS_CPUID_MAX_ENTRIES);
+		ck_assert_str_eq(json_object_get_string(member(json_object_array_get_idx(member(obj, "problems"), 2), "detail")),
+				 ev->problems[2].detail);
+		proto_jw_init(&w, 0);
+		proto_evaluation_write(&w, ev, (enum caps_names)names);
+		check_writer_is_jsonc(&w, obj);
+	}
+	free(ev);
+}
+END_TEST
+
+START_TEST(test_reply_text_is_reply_build_message)
+{
+	struct caps_evaluation *ev = hostile_evaluation();
+	struct json_object *obj = proto_evaluation_to_json(ev, CAPS_NAMES_LINUX);
+
+	for (int continues = 0; continues <= 1; continues++) {
+		struct proto_message built = { 0 }, text = { 0 };
+		struct proto_json_writer w;
+
+		ck_assert_int_eq(proto_reply_build(obj, continues, &built), 0);
+		proto_reply_begin(&w);
+		proto_evaluation_write(&w, ev, CAPS_NAMES_LINUX);
+		ck_assert_int_eq(proto_reply_finish(&w, continues, &text), 0);
+		ck_assert_ptr_null(w.data);
+		ck_assert_uint_eq(text.len, built.len);
+		ck_assert_int_eq(text.data[text.len - 1], 0);
+		ck_assert_mem_eq(text.data, built.data, built.len);
+		proto_message_done(&built);
+		proto_message_done(&text);
+	}
+	json_object_put(obj);
+	free(ev);
+}
+END_TEST
+
+START_TEST(test_reply_text_refuses_what_reply_build_refuses)
+{
+	struct proto_message m = { .data = NULL, .len = 77 };
+	struct proto_json_writer w;
+	char *big = malloc(PROTO_VARLINK_MAX_MESSAGE);
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'a', PROTO_VARLINK_MAX_MESSAGE - 1);
+	big[PROTO_VARLINK_MAX_MESSAGE - 1] = 0;
+	/* {"parameters":{"s":"aaa..."}} is past the limit */
+	proto_reply_begin(&w);
+	proto_jw_object_begin(&w);
+	proto_jw_key(&w, "s");
+	proto_jw_string(&w, big);
+	proto_jw_object_end(&w);
+	ck_assert_int_eq(proto_reply_finish(&w, false, &m), -E2BIG);
+	ck_assert_ptr_null(w.data);
+	ck_assert_ptr_null(m.data);
+	ck_assert_uint_eq(m.len, 77);
+	free(big);
+
+	/* Not UTF-8: json-c would write it as it is, so the check is ours. */
+	proto_reply_begin(&w);
+	proto_jw_object_begin(&w);
+	proto_jw_key(&w, "s");
+	proto_jw_string(&w, "\xff\xfe");
+	proto_jw_object_end(&w);
+	ck_assert_int_eq(proto_reply_finish(&w, false, &m), -EINVAL);
+	ck_assert_ptr_null(m.data);
+}
+END_TEST
+
 /* ---- the field-table decoder on its own ------------------------------ */
 
 struct test_entry {
@@ -1380,6 +1637,12 @@ int main(void)
 	tcase_add_test(tc, test_evaluation_to_json_writes_exact_keys);
 	tcase_add_test(tc, test_evaluation_to_json_writes_accepted_and_empty_lists);
 	tcase_add_test(tc, test_evaluation_to_json_uses_requested_names);
+	tcase_add_test(tc, test_writer_escapes_every_byte_as_json_c);
+	tcase_add_test(tc, test_writer_prints_numbers_and_nesting_as_json_c);
+	tcase_add_test(tc, test_writer_limit_is_sticky_and_take_terminates);
+	tcase_add_test(tc, test_evaluation_text_is_json_c_text);
+	tcase_add_test(tc, test_reply_text_is_reply_build_message);
+	tcase_add_test(tc, test_reply_text_refuses_what_reply_build_refuses);
 	suite_add_tcase(s, tc);
 
 	return test_run_suite(s);
