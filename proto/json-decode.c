@@ -62,17 +62,51 @@ static void path_cut(char *buf, size_t size, int n)
 		memcpy(buf + size - 4, "...", 4);
 }
 
+/*
+ * buf = a b c, cut with "..." as path_cut() marks what snprintf() cut.
+ * Paths are built for every member decoded, errors or not: no snprintf().
+ */
+static void path_join(char *buf, size_t size, const char *a, const char *b, const char *c)
+{
+	const char *parts[3] = { a, b, c };
+	size_t n = 0;
+
+	if (size == 0)
+		return;
+	for (size_t i = 0; i < 3; i++) {
+		size_t len = strlen(parts[i]);
+
+		if (len > size - 1 - n) {
+			memcpy(buf + n, parts[i], size - 1 - n);
+			buf[size - 1] = '\0';
+			path_cut(buf, size, (int)size);
+			return;
+		}
+		memcpy(buf + n, parts[i], len);
+		n += len;
+	}
+	buf[n] = '\0';
+}
+
 void proto_json_path_key(char *buf, size_t size, const char *parent, const char *key)
 {
 	char shown[PROTO_SHOWN_SIZE];
 
 	proto_json_show(shown, sizeof(shown), key, strlen(key));
-	path_cut(buf, size, snprintf(buf, size, "%s%s%s", parent, parent[0] ? "." : "", shown));
+	path_join(buf, size, parent, parent[0] ? "." : "", shown);
 }
 
 void proto_json_path_index(char *buf, size_t size, const char *parent, size_t index)
 {
-	path_cut(buf, size, snprintf(buf, size, "%s[%zu]", parent, index));
+	char digits[24], *d = digits + sizeof(digits);
+
+	*--d = '\0';
+	*--d = ']';
+	do
+		*--d = (char)('0' + index % 10);
+	while ((index /= 10) != 0);
+	*--d = '[';
+	path_join(buf, size, parent, d, "");
 }
 
 const char *proto_json_type_desc(struct json_object *v)
