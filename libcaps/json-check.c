@@ -59,6 +59,7 @@ struct check_state {
 	 * and popping a key puts back the bucket's head it replaced.
 	 */
 	uint32_t buckets[CHECK_BUCKETS];
+	uint32_t bucket_mask;	/* buckets in use, less one: sized to the text */
 };
 
 /*
@@ -296,7 +297,7 @@ static int check_key(struct check_state *st, size_t offset, size_t len)
 			return check_fail(st, -EINVAL, offset - 1, NULL, 0, "key with a NUL character");
 		hash = (hash ^ (unsigned char)c) * UINT64_C(0x100000001b3);
 	}
-	bucket = &st->buckets[hash & (CHECK_BUCKETS - 1)];
+	bucket = &st->buckets[hash & st->bucket_mask];
 	/* Older keys in the chain than this object's first belong to enclosing objects. */
 	for (uint32_t k = *bucket; k != CHECK_NONE && k >= top->first_key; k = st->keys[k].prev) {
 		const struct check_key *prev = &st->keys[k];
@@ -338,7 +339,7 @@ static int check_scan(struct check_state *st, size_t len, size_t max_depth)
 			while (st->nkeys > top->first_key) {
 				const struct check_key *k = &st->keys[--st->nkeys];
 
-				st->buckets[k->hash & (CHECK_BUCKETS - 1)] = k->prev;
+				st->buckets[k->hash & st->bucket_mask] = k->prev;
 			}
 			st->depth--;
 			break;
@@ -384,6 +385,7 @@ int caps_json_check(const char *buf, size_t len, unsigned max_depth,
 		    struct caps_json_check_error *err)
 {
 	struct check_state *st;
+	size_t nb;
 	int r;
 
 	if (!buf && len)
@@ -405,7 +407,16 @@ int caps_json_check(const char *buf, size_t len, unsigned max_depth,
 	st->err = err;
 	st->depth = 0;
 	st->nkeys = 0;
-	memset(st->buckets, 0xff, sizeof(st->buckets));	/* CHECK_NONE */
+	/*
+	 * A key takes three bytes at least ("":), so a short text has few:
+	 * twice as many buckets as it can have keys, not CHECK_BUCKETS (a
+	 * 618-byte call would spend more on clearing them than on its scan).
+	 */
+	nb = 16;
+	while (nb < CHECK_BUCKETS && nb < 2 * (len / 3 + 1))
+		nb *= 2;
+	st->bucket_mask = (uint32_t)(nb - 1);
+	memset(st->buckets, 0xff, nb * sizeof(st->buckets[0]));	/* CHECK_NONE */
 	r = check_scan(st, len, max_depth);
 	free(st);
 	return r;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Policy vocabulary: names of bases, feature policies and memslot states. */
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -87,4 +88,19 @@ void caps_policy_init(struct caps_policy *p)
 	p->apic = CAPS_POLICY_APIC_XAPIC;
 	p->phys_bits = 0;
 	p->migratable = true;
+}
+
+void caps_policy_copy(struct caps_policy *dst, const struct caps_policy *src)
+{
+	memcpy(dst->name, src->name, sizeof(dst->name));
+	dst->has_vendor = src->has_vendor;
+	memcpy(dst->vendor, src->vendor, sizeof(dst->vendor));
+	dst->base = src->base;
+	assert(src->n_features <= CAPS_POLICY_MAX_FEATURES);
+	dst->n_features = src->n_features;
+	memcpy(dst->features, src->features, src->n_features * sizeof(dst->features[0]));
+	dst->vcpus = src->vcpus;
+	dst->apic = src->apic;
+	dst->phys_bits = src->phys_bits;
+	dst->migratable = src->migratable;
 }

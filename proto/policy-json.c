@@ -261,7 +261,7 @@ int proto_policy_from_json(struct json_object *obj, struct caps_policy *ret,
 	if (r == 0)
 		r = resolve_features(p, err);
 	if (r == 0)
-		*ret = *p;
+		caps_policy_copy(ret, p);
 	free(p);
 	return r;
 }

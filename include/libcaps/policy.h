@@ -68,6 +68,11 @@ int caps_feature_policy_from_string(const char *s, enum caps_feature_policy *ret
 
 /* Fill p with the defaults above. */
 void caps_policy_init(struct caps_policy *p);
+/*
+ * dst = src, copying only the features in use (n_features of 512): what
+ * *dst = *src means for a policy, at a fraction of its 33 KiB.
+ */
+void caps_policy_copy(struct caps_policy *dst, const struct caps_policy *src);
 
 /*
  * The result of evaluating a policy against a host.  Strings are
