@@ -378,6 +378,15 @@ static bool leaf_dropped(const struct caps *want, uint32_t fn)
 	}
 }
 
+/* A CPUID word the guest CPUID takes from the policy. */
+struct policy_word {
+	uint32_t function;
+	uint32_t index;
+	enum caps_reg reg;
+	int word;
+	uint32_t mask;		/* named_mask() */
+};
+
 /*
  * The guest CPUID: KVM's supported entries with every feature word
  * replaced by the policy's features, MAXPHYADDR set, and the XSAVE
@@ -388,6 +397,25 @@ static int build_guest_cpuid(struct eval *e)
 	const struct caps_cpuid *sup = &e->t->record->supported;
 	struct caps_cpuid *out = &e->ev->guest_cpuid;
 	uint64_t xcr0 = xcr0_for(&e->want);
+	struct policy_word words[NR_CAPS_WORDS];
+	size_t n_words = 0;
+
+	/*
+	 * The words whose named bits the policy decides: the words KVM tracks
+	 * and the KVM PV word, with where they live.  Collected once, then
+	 * matched against each entry: a pass over the whole catalog per entry
+	 * was the evaluation's largest cost.
+	 */
+	for (int w = 0; w < NR_CAPS_WORDS; w++) {
+		const struct caps_word_info *wi = caps_word_info(w);
+
+		if (wi->kind == CAPS_WORD_MSR || (wi->kind == CAPS_WORD_EXTRA && w != CPUID_4000_0001_EAX))
+			continue;
+		words[n_words++] = (struct policy_word) {
+			.function = wi->function, .index = wi->index, .reg = wi->reg, .word = w,
+			.mask = named_mask(w),
+		};
+	}
 
 	caps_cpuid_init(out);
 	for (size_t i = 0; i < sup->nent; i++) {
@@ -401,22 +429,13 @@ static int build_guest_cpuid(struct eval *e)
 			continue;
 		if (leaf_dropped(&e->want, g.function))
 			g.eax = g.ebx = g.ecx = g.edx = 0;
-		/*
-		 * One pass over the catalog's words for the entry's registers
-		 * (each register has at most one word), rather than a
-		 * caps_word_find_cpuid() per register: the four searches were the
-		 * evaluation's largest cost.
-		 */
-		for (int w = 0; w < NR_CAPS_WORDS; w++) {
-			const struct caps_word_info *wi = caps_word_info(w);
+		for (size_t k = 0; k < n_words; k++) {
+			const struct policy_word *pw = &words[k];
 
-			if (wi->kind == CAPS_WORD_MSR || wi->function != g.function || wi->index != g.index)
+			if (pw->function != g.function || pw->index != g.index)
 				continue;
-			/* Words KVM tracks, and the KVM PV word: the policy decides every named bit. */
-			if (wi->kind == CAPS_WORD_EXTRA && w != CPUID_4000_0001_EAX)
-				continue;
-			caps_cpuid_entry_set_reg(&g, wi->reg, (caps_cpuid_entry_reg(&g, wi->reg) & ~named_mask(w)) |
-						 (e->want.words[w] & named_mask(w)));
+			caps_cpuid_entry_set_reg(&g, pw->reg, (caps_cpuid_entry_reg(&g, pw->reg) & ~pw->mask) |
+						 (e->want.words[pw->word] & pw->mask));
 		}
 		if (g.function == 0xd && g.index == 0) {
 			g.eax &= (uint32_t)xcr0;
