@@ -43,7 +43,7 @@ static int vm_write_cr3(struct request *req, struct json_object *parameters)
 	struct json_object *reply;
 	struct hvcapd_vm *vm;
 	struct hv_vcpu *vcpu;
-	bool legal;
+	bool legal, ok;
 	int r;
 
 	r = hvcapd_decode(req, fields, parameters, &p);
@@ -58,9 +58,10 @@ static int vm_write_cr3(struct request *req, struct json_object *parameters)
 		return r;
 	legal = r == 0;
 	reply = json_object_new_object();
-	if ((hvcapd_json_add(reply, "legal", json_object_new_boolean(legal)) < 0) |
-	    (hvcapd_json_add(reply, "lam_bits", lam_bits_json(hv_vcpu_get_active_cr3_lam_bits(vcpu))) < 0) |
-	    (hvcapd_json_add(reply, "rap_dirty", json_object_new_boolean(hv_vcpu_is_rap_dirty(vcpu))) < 0)) {
+	ok = hvcapd_json_add(reply, "legal", json_object_new_boolean(legal)) == 0;
+	ok = ok && hvcapd_json_add(reply, "lam_bits", lam_bits_json(hv_vcpu_get_active_cr3_lam_bits(vcpu))) == 0;
+	ok = ok && hvcapd_json_add(reply, "rap_dirty", json_object_new_boolean(hv_vcpu_is_rap_dirty(vcpu))) == 0;
+	if (!ok) {
 		json_object_put(reply);
 		reply = NULL;
 	}

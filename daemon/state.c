@@ -280,7 +280,7 @@ static int decode_policy(const struct proto_field *f, struct json_object *v, voi
 static int decode_features(const struct proto_field *f, struct json_object *v, void *base,
 			   const char *path, struct proto_error *err)
 {
-	struct caps *c = (struct caps *)((char *)base + f->offset);
+	struct caps *c = (void *)((char *)base + f->offset);
 	char sub[sizeof(err->path)];
 
 	if (!json_object_is_type(v, json_type_array))
@@ -307,7 +307,7 @@ static int decode_features(const struct proto_field *f, struct json_object *v, v
 static int decode_inhibits(const struct proto_field *f, struct json_object *v, void *base,
 			   const char *path, struct proto_error *err)
 {
-	uint32_t *mask = (uint32_t *)((char *)base + f->offset);
+	uint32_t *mask = (void *)((char *)base + f->offset);
 	char sub[sizeof(err->path)];
 
 	if (!json_object_is_type(v, json_type_array))
