@@ -62,7 +62,7 @@ static void usage(FILE *f)
 		"\n"
 		"Run 'hvctl COMMAND --help' for the options of one command.\n"
 		"Exit status: 0 success, 1 failure or rejection, 2 usage error.\n",
-		PROTO_ADDRESS_ENV, PROTO_ADDRESS_SYSTEM + strlen("unix:"));
+		PROTO_ADDRESS_ENV, &PROTO_ADDRESS_SYSTEM[strlen("unix:")]);
 }
 
 const struct hvctl_command *hvctl_command_at(size_t i)

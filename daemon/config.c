@@ -123,6 +123,19 @@ static char *config_trim(char *s)
 	return s;
 }
 
+static bool config_group_exists(const char *name)
+{
+	struct group gr, *res = NULL;
+	char buf[16384];
+
+	return getgrnam_r(name, &gr, buf, sizeof(buf), &res) == 0 && res;
+}
+
+/*
+ * Every k->offset comes from offsetof() on a member of the type written
+ * through it, so base + k->offset is aligned for that type: the (void *)
+ * casts below only tell the compiler so.
+ */
 static int config_apply(const char *path, unsigned line, const struct config_key *k, const char *value,
 			struct hvcapd_config *cfg, struct config_store *store)
 {
@@ -132,25 +145,20 @@ static int config_apply(const char *path, unsigned line, const struct config_key
 	int r;
 
 	switch (k->type) {
-	case CONFIG_GROUP: {
-		struct group gr, *res = NULL;
-		char buf[16384];
-
-		/* main.c resolves it again: here only to name the line of a typo. */
-		if (getgrnam_r(value, &gr, buf, sizeof(buf), &res) != 0 || !res) {
+	case CONFIG_GROUP:
+	case CONFIG_STRING:
+		/* main.c resolves the group again: here only to name the line of a typo. */
+		if (k->type == CONFIG_GROUP && !config_group_exists(value)) {
 			hvcapd_log(LOG_ERR, "%s:%u: admin_group: no such group '%s'", path, line, value);
 			return -EINVAL;
 		}
-	}
-		/* fall through */
-	case CONFIG_STRING:
 		copy = config_store_add(store, value);
 		if (!copy)
 			return -ENOMEM;
-		*(const char **)(base + k->offset) = copy;
+		*(const char **)(void *)(base + k->offset) = copy;
 		return 0;
 	case CONFIG_HOST:
-		if (config_parse_host(value, (enum hvcapd_backend_choice *)(base + k->offset)) < 0) {
+		if (config_parse_host(value, (enum hvcapd_backend_choice *)(void *)(base + k->offset)) < 0) {
 			hvcapd_log(LOG_ERR, "%s:%u: host: expected auto, kvm or model, got '%s'", path, line, value);
 			return -EINVAL;
 		}
@@ -177,7 +185,7 @@ static int config_apply(const char *path, unsigned line, const struct config_key
 				   path, line, value);
 			return -EINVAL;
 		}
-		*(int *)(base + k->offset) = r;
+		*(int *)(void *)(base + k->offset) = r;
 		return 0;
 	case CONFIG_SIZE:
 	case CONFIG_UNSIGNED:
@@ -187,9 +195,9 @@ static int config_apply(const char *path, unsigned line, const struct config_key
 			return -EINVAL;
 		}
 		if (k->type == CONFIG_SIZE)
-			*(size_t *)(base + k->offset) = (size_t)v;
+			*(size_t *)(void *)(base + k->offset) = (size_t)v;
 		else
-			*(unsigned *)(base + k->offset) = (unsigned)v;
+			*(unsigned *)(void *)(base + k->offset) = (unsigned)v;
 		return 0;
 	}
 	return -EINVAL;

@@ -81,24 +81,30 @@ _Static_assert(NR_APICV_INHIBIT_REASONS <= 32, "APICv inhibit reasons fit a 32-b
 #define HOST_OFFSET		PAGE
 #define VM_TABLE_OFFSET		(HOST_OFFSET + ALIGN_UP((uint64_t)sizeof(struct hvcap_ctl_host), PAGE))
 
+/*
+ * c->map is an mmap() base, so page aligned, and every record sits at a
+ * page-aligned offset (HOST_OFFSET, VM_TABLE_OFFSET, control_base) plus
+ * a multiple of its own size: the (void *) casts below only tell the
+ * compiler what the layout guarantees.
+ */
 static struct hvcap_ctl_header *header(const struct hvcapd_control *c)
 {
-	return (struct hvcap_ctl_header *)c->map;
+	return (struct hvcap_ctl_header *)(void *)c->map;
 }
 
 static struct hvcap_ctl_host *host_record(const struct hvcapd_control *c)
 {
-	return (struct hvcap_ctl_host *)(c->map + HOST_OFFSET);
+	return (struct hvcap_ctl_host *)(void *)(c->map + HOST_OFFSET);
 }
 
 static struct hvcap_ctl_vm *vm_slot(const struct hvcapd_control *c, uint32_t slot)
 {
-	return (struct hvcap_ctl_vm *)(c->map + VM_TABLE_OFFSET) + slot;
+	return (struct hvcap_ctl_vm *)(void *)(c->map + VM_TABLE_OFFSET) + slot;
 }
 
 static struct hvcap_ctl_vcpu *control_page(const struct hvcapd_control *c, uint64_t n)
 {
-	return (struct hvcap_ctl_vcpu *)(c->map + c->control_base + n * PAGE);
+	return (struct hvcap_ctl_vcpu *)(void *)(c->map + c->control_base + n * PAGE);
 }
 
 /* ------------------------------------------------------------------ */
@@ -108,14 +114,15 @@ static struct hvcap_ctl_vcpu *control_page(const struct hvcapd_control *c, uint6
  * Write the record src (size bytes, its seq at seq_offset, its check
  * computed) over dst, unless dst holds it already.  Only this process
  * writes dst, so reading it back needs no protocol.  Returns whether it
- * wrote.
+ * wrote.  dst is a record in the map and seq_offset an offsetof() of its
+ * seq, so seq is aligned for the atomics.
  */
 static bool record_publish(void *dst, const void *src, size_t size, size_t seq_offset)
 {
 	uint8_t *d = dst;
 	const uint8_t *s = src;
 	size_t after = seq_offset + sizeof(uint32_t);
-	uint32_t *seq = (uint32_t *)(d + seq_offset);
+	uint32_t *seq = (uint32_t *)(void *)(d + seq_offset);
 	uint32_t v;
 
 	if (memcmp(d, s, seq_offset) == 0 && memcmp(d + after, s + after, size - after) == 0)

@@ -38,7 +38,8 @@ int hvcapd_decode_keep_object(const struct proto_field *f, struct json_object *v
 {
 	if (!json_object_is_type(v, json_type_object))
 		return proto_error_set(err, path, "expected an object, got %s", proto_json_type_desc(v));
-	*(struct json_object **)((char *)base + f->offset) = v;
+	/* f->offset is PROTO_MEMBER()'s offsetof(), so the member is aligned. */
+	*(struct json_object **)(void *)((char *)base + f->offset) = v;
 	return 0;
 }
 

@@ -44,6 +44,7 @@ static int host_get_capabilities(struct request *req, struct json_object *parame
 	struct params p = { .names = CAPS_NAMES_LINUX, .all = false };
 	struct json_object *reply, *features;
 	struct caps in_host;
+	bool ok;
 	int r;
 
 	r = hvcapd_decode(req, fields, parameters, &p);
@@ -65,9 +66,13 @@ static int host_get_capabilities(struct request *req, struct json_object *parame
 		}
 	}
 	reply = json_object_new_object();
-	/* Both adds run, so that features is consumed whatever fails. */
-	if ((hvcapd_json_add(reply, "fingerprint", json_object_new_string(h->record->fingerprint)) < 0) |
-	    (hvcapd_json_add(reply, "features", features) < 0)) {
+	ok = hvcapd_json_add(reply, "fingerprint", json_object_new_string(h->record->fingerprint)) == 0;
+	/* features exists already: its add consumes it, or it is dropped here. */
+	if (ok)
+		ok = hvcapd_json_add(reply, "features", features) == 0;
+	else
+		json_object_put(features);
+	if (!ok) {
 		json_object_put(reply);
 		return -ENOMEM;
 	}

@@ -23,6 +23,7 @@ static int host_reload(struct request *req, struct json_object *parameters)
 	struct json_object *reply, *drifted;
 	char err[512] = "";
 	char none;
+	bool ok;
 	int r;
 
 	r = hvcapd_decode(req, fields, parameters, &none);
@@ -48,10 +49,15 @@ static int host_reload(struct request *req, struct json_object *parameters)
 			drifted = NULL;
 		}
 	reply = json_object_new_object();
-	if ((hvcapd_json_add(reply, "previous_fingerprint", json_object_new_string(res.previous_fingerprint)) < 0) |
-	    (hvcapd_json_add(reply, "fingerprint", json_object_new_string(res.fingerprint)) < 0) |
-	    (hvcapd_json_add(reply, "changed", json_object_new_boolean(res.changed)) < 0) |
-	    (hvcapd_json_add(reply, "drifted", drifted) < 0)) {
+	ok = hvcapd_json_add(reply, "previous_fingerprint", json_object_new_string(res.previous_fingerprint)) == 0;
+	ok = ok && hvcapd_json_add(reply, "fingerprint", json_object_new_string(res.fingerprint)) == 0;
+	ok = ok && hvcapd_json_add(reply, "changed", json_object_new_boolean(res.changed)) == 0;
+	/* drifted exists already: its add consumes it, or it is dropped here. */
+	if (ok)
+		ok = hvcapd_json_add(reply, "drifted", drifted) == 0;
+	else
+		json_object_put(drifted);
+	if (!ok) {
 		json_object_put(reply);
 		hvcapd_reload_result_done(&res);
 		return -ENOMEM;

@@ -80,9 +80,11 @@ static int reply_invalid_dump(struct request *req, const char *reason)
 static int reply_invalid_host_parameter(struct request *req, const char *parameter, const char *reason)
 {
 	struct json_object *p = json_object_new_object();
+	bool ok;
 
-	if ((hvcapd_json_add(p, "parameter", json_object_new_string(parameter)) < 0) |
-	    (hvcapd_json_add(p, "reason", json_object_new_string(reason)) < 0)) {
+	ok = hvcapd_json_add(p, "parameter", json_object_new_string(parameter)) == 0;
+	ok = ok && hvcapd_json_add(p, "reason", json_object_new_string(reason)) == 0;
+	if (!ok) {
 		json_object_put(p);
 		return -ENOMEM;
 	}

@@ -27,9 +27,11 @@ static const struct proto_field fields[] = {
 static int reply_vcpu_exists(struct request *req, uint32_t vm, uint32_t vcpu)
 {
 	struct json_object *p = json_object_new_object();
+	bool ok;
 
-	if ((hvcapd_json_add(p, "vm", json_object_new_int64(vm)) < 0) |
-	    (hvcapd_json_add(p, "vcpu", json_object_new_int64(vcpu)) < 0)) {
+	ok = hvcapd_json_add(p, "vm", json_object_new_int64(vm)) == 0;
+	ok = ok && hvcapd_json_add(p, "vcpu", json_object_new_int64(vcpu)) == 0;
+	if (!ok) {
 		json_object_put(p);
 		return -ENOMEM;
 	}

@@ -67,6 +67,7 @@ static int vm_create(struct request *req, struct json_object *parameters)
 	struct hvcapd_vm *vm = NULL;
 	const char *why = NULL;
 	uint32_t id, n_vcpus;
+	bool ok;
 	int r;
 
 	r = hvcapd_decode(req, fields, parameters, &p);
@@ -136,8 +137,9 @@ static int vm_create(struct request *req, struct json_object *parameters)
 		hvcapd_event(d, "vm_created", id, created->name, NULL, NULL);
 	}
 	reply = json_object_new_object();
-	if ((hvcapd_json_add(reply, "vm", json_object_new_int64(id)) < 0) |
-	    (hvcapd_json_add(reply, "vcpus", json_object_new_int64(n_vcpus)) < 0)) {
+	ok = hvcapd_json_add(reply, "vm", json_object_new_int64(id)) == 0;
+	ok = ok && hvcapd_json_add(reply, "vcpus", json_object_new_int64(n_vcpus)) == 0;
+	if (!ok) {
 		json_object_put(reply);
 		r = -ENOMEM;
 		goto out;

@@ -21,24 +21,27 @@ static struct json_object *vcpu_json(const struct hv_vcpu *v, struct caps_cpuid_
 {
 	struct json_object *o = json_object_new_object();
 	uint32_t n = CAPS_CPUID_MAX_ENTRIES;
+	bool ok;
 
 	if (hv_vcpu_get_cpuid(v, buf, &n) < 0) {
 		json_object_put(o);
 		return NULL;
 	}
-	if ((hvcapd_json_add(o, "vcpu", json_object_new_int64(hv_vcpu_id(v))) < 0) |
-	    (hvcapd_json_add(o, "cpuid_frozen", json_object_new_boolean(hv_vcpu_has_run(v))) < 0) |
-	    (hvcapd_json_add(o, "cpuid_entries", json_object_new_int64(n)) < 0) |
-	    (hvcapd_json_add(o, "apic_base", hvcapd_json_hex64(hv_vcpu_apic_base(v))) < 0) |
-	    (hvcapd_json_add(o, "apic_mode", json_object_new_string(hvcapd_apic_mode_name(hv_vcpu_apic_mode(v)))) < 0) |
-	    (hvcapd_json_add(o, "apicv_active", json_object_new_boolean(hv_vcpu_is_apicv_active(v))) < 0) |
-	    (hvcapd_json_add(o, "cr3", hvcapd_json_hex64(hv_vcpu_cr3(v))) < 0) |
-	    (hvcapd_json_add(o, "rap_dirty", json_object_new_boolean(hv_vcpu_is_rap_dirty(v))) < 0) |
-	    (hvcapd_json_add(o, "erap_ctl", json_object_new_int(hv_vcpu_vmcb01_erap_ctl(v))) < 0) |
-	    (hvcapd_json_add(o, "vmcb02_erap_ctl", json_object_new_int(hv_vcpu_vmcb02_erap_ctl(v))) < 0) |
-	    (hvcapd_json_add(o, "guest_mode", json_object_new_boolean(hv_vcpu_is_guest_mode(v))) < 0) |
-	    (hvcapd_json_add(o, "maxphyaddr", json_object_new_int(hv_vcpu_maxphyaddr(v))) < 0) |
-	    (hvcapd_json_add(o, "features", hvcapd_json_features(hv_vcpu_cpu_caps(v), CAPS_NAMES_LINUX)) < 0)) {
+	ok = hvcapd_json_add(o, "vcpu", json_object_new_int64(hv_vcpu_id(v))) == 0;
+	ok = ok && hvcapd_json_add(o, "cpuid_frozen", json_object_new_boolean(hv_vcpu_has_run(v))) == 0;
+	ok = ok && hvcapd_json_add(o, "cpuid_entries", json_object_new_int64(n)) == 0;
+	ok = ok && hvcapd_json_add(o, "apic_base", hvcapd_json_hex64(hv_vcpu_apic_base(v))) == 0;
+	ok = ok && hvcapd_json_add(o, "apic_mode",
+				   json_object_new_string(hvcapd_apic_mode_name(hv_vcpu_apic_mode(v)))) == 0;
+	ok = ok && hvcapd_json_add(o, "apicv_active", json_object_new_boolean(hv_vcpu_is_apicv_active(v))) == 0;
+	ok = ok && hvcapd_json_add(o, "cr3", hvcapd_json_hex64(hv_vcpu_cr3(v))) == 0;
+	ok = ok && hvcapd_json_add(o, "rap_dirty", json_object_new_boolean(hv_vcpu_is_rap_dirty(v))) == 0;
+	ok = ok && hvcapd_json_add(o, "erap_ctl", json_object_new_int(hv_vcpu_vmcb01_erap_ctl(v))) == 0;
+	ok = ok && hvcapd_json_add(o, "vmcb02_erap_ctl", json_object_new_int(hv_vcpu_vmcb02_erap_ctl(v))) == 0;
+	ok = ok && hvcapd_json_add(o, "guest_mode", json_object_new_boolean(hv_vcpu_is_guest_mode(v))) == 0;
+	ok = ok && hvcapd_json_add(o, "maxphyaddr", json_object_new_int(hv_vcpu_maxphyaddr(v))) == 0;
+	ok = ok && hvcapd_json_add(o, "features", hvcapd_json_features(hv_vcpu_cpu_caps(v), CAPS_NAMES_LINUX)) == 0;
+	if (!ok) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -57,6 +60,7 @@ static struct json_object *vm_json(const struct hvcapd_vm *vm)
 	struct json_object *o = json_object_new_object(), *vcpus = json_object_new_array();
 	uint32_t *ids = malloc((vm->n_vcpus ? vm->n_vcpus : 1) * sizeof(*ids));
 	struct caps_cpuid_entry *buf = malloc(CAPS_CPUID_MAX_ENTRIES * sizeof(*buf));
+	bool ok;
 
 	if (!ids || !buf) {
 		json_object_put(vcpus);
@@ -76,13 +80,20 @@ static struct json_object *vm_json(const struct hvcapd_vm *vm)
 	}
 	free(ids);
 	free(buf);
-	if ((hvcapd_json_add(o, "vm", json_object_new_int64(vm->id)) < 0) |
-	    (hvcapd_json_add(o, "name", json_object_new_string(vm->name)) < 0) |
-	    (hvcapd_json_add(o, "policy_name", json_object_new_string(vm->policy_name)) < 0) |
-	    (hvcapd_json_add(o, "apic_access_memslot", json_object_new_string(hvcapd_memslot_state(vm->vm))) < 0) |
-	    (hvcapd_json_add(o, "hybrid_avic", json_object_new_boolean(hv_vm_is_hybrid_avic(vm->vm))) < 0) |
-	    (hvcapd_json_add(o, "apicv_inhibits", hvcapd_json_inhibits(hv_vm_apicv_inhibit_reasons(vm->vm))) < 0) |
-	    (hvcapd_json_add(o, "vcpus", vcpus) < 0)) {
+	ok = hvcapd_json_add(o, "vm", json_object_new_int64(vm->id)) == 0;
+	ok = ok && hvcapd_json_add(o, "name", json_object_new_string(vm->name)) == 0;
+	ok = ok && hvcapd_json_add(o, "policy_name", json_object_new_string(vm->policy_name)) == 0;
+	ok = ok && hvcapd_json_add(o, "apic_access_memslot",
+				   json_object_new_string(hvcapd_memslot_state(vm->vm))) == 0;
+	ok = ok && hvcapd_json_add(o, "hybrid_avic", json_object_new_boolean(hv_vm_is_hybrid_avic(vm->vm))) == 0;
+	ok = ok && hvcapd_json_add(o, "apicv_inhibits",
+				   hvcapd_json_inhibits(hv_vm_apicv_inhibit_reasons(vm->vm))) == 0;
+	/* vcpus exists already: its add consumes it, or it is dropped here. */
+	if (ok)
+		ok = hvcapd_json_add(o, "vcpus", vcpus) == 0;
+	else
+		json_object_put(vcpus);
+	if (!ok) {
 		json_object_put(o);
 		return NULL;
 	}

@@ -12,11 +12,14 @@ static const struct proto_field fields[] = {
 static struct json_object *summary_json(const struct hvcapd_vm *vm)
 {
 	struct json_object *o = json_object_new_object();
+	bool ok;
 
-	if ((hvcapd_json_add(o, "vm", json_object_new_int64(vm->id)) < 0) |
-	    (hvcapd_json_add(o, "name", json_object_new_string(vm->name)) < 0) |
-	    (hvcapd_json_add(o, "vcpus", json_object_new_int64((int64_t)hv_vm_vcpu_count(vm->vm))) < 0) |
-	    (hvcapd_json_add(o, "apic_access_memslot", json_object_new_string(hvcapd_memslot_state(vm->vm))) < 0)) {
+	ok = hvcapd_json_add(o, "vm", json_object_new_int64(vm->id)) == 0;
+	ok = ok && hvcapd_json_add(o, "name", json_object_new_string(vm->name)) == 0;
+	ok = ok && hvcapd_json_add(o, "vcpus", json_object_new_int64((int64_t)hv_vm_vcpu_count(vm->vm))) == 0;
+	ok = ok && hvcapd_json_add(o, "apic_access_memslot",
+				   json_object_new_string(hvcapd_memslot_state(vm->vm))) == 0;
+	if (!ok) {
 		json_object_put(o);
 		return NULL;
 	}

@@ -44,7 +44,7 @@ static int vm_set_apic_base(struct request *req, struct json_object *parameters)
 	struct json_object *reply;
 	struct hvcapd_vm *vm;
 	struct hv_vcpu *vcpu;
-	bool was_inhibited;
+	bool was_inhibited, ok;
 	char detail[96];
 	uint32_t id;
 	int r;
@@ -64,9 +64,11 @@ static int vm_set_apic_base(struct request *req, struct json_object *parameters)
 		return r;
 
 	reply = json_object_new_object();
-	if ((hvcapd_json_add(reply, "apic_mode",
-			     json_object_new_string(hvcapd_apic_mode_name(hv_vcpu_apic_mode(vcpu)))) < 0) |
-	    (hvcapd_json_add(reply, "apic_access_memslot", json_object_new_string(hvcapd_memslot_state(vm->vm))) < 0)) {
+	ok = hvcapd_json_add(reply, "apic_mode",
+			     json_object_new_string(hvcapd_apic_mode_name(hv_vcpu_apic_mode(vcpu)))) == 0;
+	ok = ok && hvcapd_json_add(reply, "apic_access_memslot",
+				   json_object_new_string(hvcapd_memslot_state(vm->vm))) == 0;
+	if (!ok) {
 		json_object_put(reply);
 		reply = NULL;
 	}

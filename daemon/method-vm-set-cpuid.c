@@ -36,9 +36,11 @@ static const struct proto_field fields[] = {
 static int reply_too_many(struct request *req, size_t n)
 {
 	struct json_object *p = json_object_new_object();
+	bool ok;
 
-	if ((hvcapd_json_add(p, "entries", json_object_new_int64((int64_t)n)) < 0) |
-	    (hvcapd_json_add(p, "max", json_object_new_int(CAPS_CPUID_MAX_ENTRIES)) < 0)) {
+	ok = hvcapd_json_add(p, "entries", json_object_new_int64((int64_t)n)) == 0;
+	ok = ok && hvcapd_json_add(p, "max", json_object_new_int(CAPS_CPUID_MAX_ENTRIES)) == 0;
+	if (!ok) {
 		json_object_put(p);
 		return -ENOMEM;
 	}
@@ -48,9 +50,11 @@ static int reply_too_many(struct request *req, size_t n)
 static int reply_frozen(struct request *req, uint32_t vm, uint32_t vcpu)
 {
 	struct json_object *p = json_object_new_object();
+	bool ok;
 
-	if ((hvcapd_json_add(p, "vm", json_object_new_int64(vm)) < 0) |
-	    (hvcapd_json_add(p, "vcpu", json_object_new_int64(vcpu)) < 0)) {
+	ok = hvcapd_json_add(p, "vm", json_object_new_int64(vm)) == 0;
+	ok = ok && hvcapd_json_add(p, "vcpu", json_object_new_int64(vcpu)) == 0;
+	if (!ok) {
 		json_object_put(p);
 		return -ENOMEM;
 	}

@@ -40,7 +40,7 @@
 /* One 32-bit integer member of a "cpuid" entry. */
 struct json_u32_field {
 	const char *name;
-	size_t offset;
+	size_t offset;		/* offsetof() a uint32_t member, so aligned */
 };
 
 static const struct json_u32_field cpuid_fields[] = {
@@ -146,7 +146,7 @@ static int read_cpuid_entry(struct json_reader *rd, size_t n, struct json_object
 						   caps_dump_sanitize(q, sizeof(q), key, strlen(key)));
 		snprintf(sub, sizeof(sub), "%s.%s", path, key);
 		r = get_uint(rd, sub, val, UINT32_MAX,
-			     (uint32_t *)((char *)&e + cpuid_fields[f].offset));
+			     (uint32_t *)(void *)((char *)&e + cpuid_fields[f].offset));
 		if (r < 0)
 			return r;
 		seen |= 1u << f;
@@ -414,7 +414,7 @@ static struct json_object *build_cpuid_entry(const struct caps_cpuid_entry *e)
 	if (!obj)
 		return NULL;
 	for (size_t f = 0; f < CPUID_NFIELDS; f++) {
-		uint32_t v = *(const uint32_t *)((const char *)e + cpuid_fields[f].offset);
+		uint32_t v = *(const uint32_t *)(const void *)((const char *)e + cpuid_fields[f].offset);
 
 		if (add_member(obj, cpuid_fields[f].name, json_object_new_int64(v)) < 0) {
 			json_object_put(obj);

@@ -69,6 +69,11 @@ struct ctl_cache_entry {
 
 struct hvcap_control {
 	int fd;
+	/*
+	 * An mmap() base, so page aligned; records are read only at offsets
+	 * that ctl_check_fixed() found page (control_base: 2 MiB) aligned,
+	 * plus multiples of their own size, hence the (const void *) casts.
+	 */
 	const unsigned char *map;
 	size_t map_size;
 	uint64_t generation;		/* the header's when the file was mapped */
@@ -183,7 +188,7 @@ static int ctl_map(struct hvcap_control *cp, const struct hvcap_ctl_header *h)
  */
 static int ctl_read_header(struct hvcap_control *cp, struct hvcap_ctl_header *h)
 {
-	const struct hvcap_ctl_header *src = (const struct hvcap_ctl_header *)cp->map;
+	const struct hvcap_ctl_header *src = (const struct hvcap_ctl_header *)(const void *)cp->map;
 	const size_t off = offsetof(struct hvcap_ctl_header, seq);
 	uint32_t seq;
 	int r;
@@ -224,8 +229,8 @@ static int ctl_read_header(struct hvcap_control *cp, struct hvcap_ctl_header *h)
 
 static const struct hvcap_ctl_vm *ctl_vm_slot(const struct hvcap_control *cp, uint32_t slot)
 {
-	return (const struct hvcap_ctl_vm *)(cp->map + cp->vm_table_offset +
-					     (uint64_t)slot * sizeof(struct hvcap_ctl_vm));
+	return (const struct hvcap_ctl_vm *)(const void *)(cp->map + cp->vm_table_offset +
+							   (uint64_t)slot * sizeof(struct hvcap_ctl_vm));
 }
 
 /* Control page pfn, when the header copy h counts it (then it is mapped), else NULL. */
@@ -239,7 +244,7 @@ static const struct hvcap_ctl_vcpu *ctl_page(const struct hvcap_control *cp,
 	off = cp->control_base + pfn * CTL_PAGE;
 	if (off > cp->map_size || cp->map_size - off < CTL_PAGE)
 		return NULL;
-	return (const struct hvcap_ctl_vcpu *)(cp->map + off);
+	return (const struct hvcap_ctl_vcpu *)(const void *)(cp->map + off);
 }
 
 /*
@@ -315,7 +320,7 @@ static int ctl_read_page(struct hvcap_control *cp, const struct hvcap_ctl_header
 /* The host record, validated, in cp->host (kept while its seq does not change). */
 static int ctl_read_host(struct hvcap_control *cp)
 {
-	const struct hvcap_ctl_host *src = (const struct hvcap_ctl_host *)(cp->map + cp->host_offset);
+	const struct hvcap_ctl_host *src = (const struct hvcap_ctl_host *)(const void *)(cp->map + cp->host_offset);
 	struct hvcap_ctl_host *h = &cp->host;
 	uint32_t seq;
 	int r;
@@ -698,8 +703,8 @@ static int ctl_bit(const uint32_t *words, int feature)
 /* While the file is mapped as it is and hvcapd runs, whether it is the copy the handle validated. */
 static bool ctl_host_is_current(const struct hvcap_control *cp)
 {
-	const struct hvcap_ctl_header *hdr = (const struct hvcap_ctl_header *)cp->map;
-	const struct hvcap_ctl_host *src = (const struct hvcap_ctl_host *)(cp->map + cp->host_offset);
+	const struct hvcap_ctl_header *hdr = (const struct hvcap_ctl_header *)(const void *)cp->map;
+	const struct hvcap_ctl_host *src = (const struct hvcap_ctl_host *)(const void *)(cp->map + cp->host_offset);
 
 	return cp->host_cached &&
 	       __atomic_load_n(&hdr->generation, __ATOMIC_ACQUIRE) == cp->generation &&
@@ -767,7 +772,7 @@ int hvcap_control_guest_cpu_cap_has(struct hvcap_control *cp, uint32_t vm_id, ui
 	if (!cp || feature < 0 || (uint32_t)feature >= cp->n_features)
 		return -EINVAL;
 	e = ctl_cache_slot(cp, vm_id, vcpu_id);
-	hdr = (const struct hvcap_ctl_header *)cp->map;
+	hdr = (const struct hvcap_ctl_header *)(const void *)cp->map;
 	if (e->page && e->vm_id == vm_id && e->vcpu_id == vcpu_id &&
 	    __atomic_load_n(&hdr->generation, __ATOMIC_ACQUIRE) == cp->generation &&
 	    __atomic_load_n(&hdr->state, __ATOMIC_RELAXED) == HVCAP_CTL_STATE_RUNNING) {

@@ -533,13 +533,18 @@ int proto_json_decode_value(const struct proto_field *f, struct json_object *v, 
 	case PROTO_FIELD_OBJECT:
 		return proto_json_decode_object(f->fields, v, ptr, path, err);
 	case PROTO_FIELD_ARRAY:
-	case PROTO_FIELD_MAP:
+	case PROTO_FIELD_MAP: {
+		size_t n;
+
 		r = f->type == PROTO_FIELD_ARRAY ? decode_array(f, v, ptr, path, err)
 						 : decode_map(f, v, ptr, path, err);
 		if (r < 0)
 			return r;
-		*(size_t *)((char *)base + f->count_offset) = (size_t)r;
+		/* memcpy(), as store_int() does: this code cannot see the member's alignment. */
+		n = (size_t)r;
+		memcpy((char *)base + f->count_offset, &n, sizeof(n));
 		return 0;
+	}
 	case PROTO_FIELD_CUSTOM:
 		assert(f->decode);
 		return f->decode(f, v, base, path, err);

@@ -33,7 +33,7 @@
 
 struct ctl_fixture {
 	int fd;
-	unsigned char *map;
+	unsigned char *map;		/* mmap() base: page aligned, as every record offset is */
 	size_t map_len;			/* control_base + max_pages pages: reserved, not all backed */
 	uint64_t max_pages;
 	struct hvcap_ctl_header *hdr;
@@ -71,7 +71,7 @@ static inline void fix_write_end(uint32_t *seq)
 
 static inline struct hvcap_ctl_vcpu *fix_page(struct ctl_fixture *f, uint64_t pfn)
 {
-	return (struct hvcap_ctl_vcpu *)(f->map + f->control_base + pfn * FIX_PAGE);
+	return (struct hvcap_ctl_vcpu *)(void *)(f->map + f->control_base + pfn * FIX_PAGE);
 }
 
 /* Recompute a record's check in place (no seq change: for files nobody reads yet, and corruption tests). */
@@ -197,8 +197,8 @@ static inline int fix_create(struct ctl_fixture *f, const char *path, uint32_t c
 	f->n_cap_words = FIX_CAP_WORDS;
 	f->snp = snp;
 	f->hdr = h = p;
-	f->host = host = (struct hvcap_ctl_host *)(f->map + host_offset);
-	f->vms = (struct hvcap_ctl_vm *)(f->map + vm_table_offset);
+	f->host = host = (struct hvcap_ctl_host *)(void *)(f->map + host_offset);
+	f->vms = (struct hvcap_ctl_vm *)(void *)(f->map + vm_table_offset);
 
 	memcpy(h->magic, HVCAP_CTL_MAGIC, sizeof(h->magic));
 	h->abi_major = HVCAP_CTL_ABI_MAJOR;
