@@ -25,6 +25,10 @@ noinst_PROGRAMS += bench/varlink-rtt
 bench_varlink_rtt_SOURCES = bench/varlink-rtt.c
 EXTRA_DIST += bench/run-all.sh bench/validate-call.json
 
+# The same check against libvirt's virConnectCompareHypervisorCPU, when
+# python3-libvirt and libvirtd are there (bench/run-all.sh).
+EXTRA_DIST += bench/libvirt-compare.py
+
 # `make bench`: every figure of docs/PERFORMANCE.md, on this machine, in one
 # run (never part of `make check`).
 .PHONY: bench
