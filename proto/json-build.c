@@ -2,6 +2,7 @@
 /* The helpers proto's JSON writers build objects with (json-build.h). */
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <proto/host.h>
@@ -53,33 +54,37 @@ struct json_object *proto_json_new_string_n(const char *s, size_t size)
 	return json_object_new_string_len(s, (int)strnlen(s, size));
 }
 
-/* Append a string literal's bytes at p. */
-#define PUT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
+/* An entry's members in the order written, each with its key, quoted, after the ',' or '{'. */
+static const struct {
+	char key[16];		/* zero-padded: copied whole, a constant-size copy */
+	size_t len;
+	size_t offset;
+} cpuid_members[] = {
+#define MEMBER(m) { "\"" #m "\":", sizeof("\"" #m "\":") - 1, offsetof(struct caps_cpuid_entry, m) }
+	MEMBER(function), MEMBER(index), MEMBER(flags), MEMBER(eax), MEMBER(ebx), MEMBER(ecx), MEMBER(edx),
+#undef MEMBER
+};
 
 void proto_cpuid_write(struct proto_json_writer *w, const struct caps_cpuid *c)
 {
 	proto_jw_array_begin(w);
 	/* 71 entries of 7 numbers in a Validate reply: one copy per entry. */
 	for (size_t i = 0; i < c->nent && i < CAPS_CPUID_MAX_ENTRIES; i++) {
-		const struct caps_cpuid_entry *e = &c->entries[i];
-		char buf[128 + 7 * PROTO_JW_INT64_MAX], *p = buf;
+		const char *e = (const char *)&c->entries[i];
+		/* Each member: ',', its key (16 bytes copied), its number. */
+		char buf[2 + 7 * (1 + 16 + PROTO_JW_INT64_MAX)], *p = buf;
 
 		if (i > 0)
 			*p++ = ',';
-		p = PUT(p, "{\"function\":");
-		p = proto_jw_put_int64(p, e->function);
-		p = PUT(p, ",\"index\":");
-		p = proto_jw_put_int64(p, e->index);
-		p = PUT(p, ",\"flags\":");
-		p = proto_jw_put_int64(p, e->flags);
-		p = PUT(p, ",\"eax\":");
-		p = proto_jw_put_int64(p, e->eax);
-		p = PUT(p, ",\"ebx\":");
-		p = proto_jw_put_int64(p, e->ebx);
-		p = PUT(p, ",\"ecx\":");
-		p = proto_jw_put_int64(p, e->ecx);
-		p = PUT(p, ",\"edx\":");
-		p = proto_jw_put_int64(p, e->edx);
+		for (size_t k = 0; k < sizeof(cpuid_members) / sizeof(cpuid_members[0]); k++) {
+			uint32_t v;
+
+			*p++ = k ? ',' : '{';
+			memcpy(p, cpuid_members[k].key, sizeof(cpuid_members[k].key));
+			p += cpuid_members[k].len;
+			memcpy(&v, e + cpuid_members[k].offset, sizeof(v));
+			p = proto_jw_put_int64(p, v);
+		}
 		*p++ = '}';
 		proto_jw_raw(w, buf, (size_t)(p - buf));
 	}
