@@ -196,3 +196,12 @@ tests_unit_test_daemon_load_LDADD = proto/libproto.la $(HVCAP_TEST_LIBS) $(JSONC
 # (skipped without valgrind and in sanitizer builds).
 TESTS += tests/cli/test-valgrind.sh
 EXTRA_DIST += tests/cli/test-valgrind.sh
+
+# The whole suite again with every hvcapd the tests start under memcheck:
+# fails on any memcheck error or lost block (tests/check-valgrind.sh).
+.PHONY: check-valgrind
+check-valgrind: all
+	$(SHELL) $(srcdir)/tests/check-valgrind.sh $(abs_top_builddir)
+EXTRA_DIST += tests/check-valgrind.sh
+clean-local:
+	rm -rf vg-logs

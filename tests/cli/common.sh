@@ -10,6 +10,8 @@
 #   finish                 exit 1 with the count, or 0
 #   install_build ROOT     make install the build into DESTDIR ROOT; a
 #                          failure ends the script
+#   wrap      $HVCAP_TEST_WRAPPER: words to run each started hvcapd under,
+#             unquoted before "$hvcapd" (`make check-valgrind`: memcheck)
 
 set -u
 
@@ -17,6 +19,7 @@ set -u
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0
+wrap=${HVCAP_TEST_WRAPPER:-}
 
 fail() {
 	echo "FAIL: $*"

@@ -26,6 +26,7 @@ script="${HVCAP_SRCDIR:?}/completion/hvctl"
 bash_completion=/usr/share/bash-completion/bash_completion
 tmp=$(mktemp -d)
 daemon_pid=
+wrap=${HVCAP_TEST_WRAPPER:-}	# make check-valgrind (tests/cli/common.sh)
 failures=0
 
 cleanup() {
@@ -275,7 +276,7 @@ modes offline_cases
 
 # --- hvcapd (the model of this machine's CPU) on a temporary socket.
 daemon_address="unix:$tmp/h.sock"
-"$hvcapd" --listen "$tmp/h.sock" --state-dir "$tmp/h.state" --host model 2>"$tmp/h.log" &
+$wrap "$hvcapd" --listen "$tmp/h.sock" --state-dir "$tmp/h.state" --host model 2>"$tmp/h.log" &
 daemon_pid=$!
 export HVCAP_ADDRESS="$daemon_address"
 i=0

@@ -34,7 +34,7 @@ done
 # test is the same everywhere) with --config CONFIG; 0 once it answers.
 "$hvctl" cpuid dump --format json >"$tmp/host.json" || fail "cpuid dump"
 start() {
-	"$hvcapd" --listen "$tmp/$1.sock" --state-dir "$tmp/$1.state" --host model \
+	$wrap "$hvcapd" --listen "$tmp/$1.sock" --state-dir "$tmp/$1.state" --host model \
 		--host-dump "$tmp/host.json" --config "$2" 2>"$tmp/$1.log" &
 	daemon_pid=$!
 	i=0

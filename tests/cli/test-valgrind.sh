@@ -18,6 +18,10 @@ if ! command -v valgrind >/dev/null 2>&1; then
 	echo "SKIP: valgrind is not installed"
 	exit 77
 fi
+if [ -n "${HVCAP_TEST_WRAPPER:-}" ]; then
+	echo "SKIP: every hvcapd already runs under \$HVCAP_TEST_WRAPPER"
+	exit 77
+fi
 if [ -n "${HVCAP_SAN_CFLAGS:-}" ]; then
 	echo "SKIP: a sanitizer build ($HVCAP_SAN_CFLAGS)"
 	exit 77

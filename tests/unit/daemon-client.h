@@ -239,7 +239,7 @@ static inline int start_expect_failure(const char *dump, const char *first, ...)
 		if (fd >= 0)
 			dup2(fd, STDERR_FILENO);
 		unsetenv("NOTIFY_SOCKET");
-		execv(argv[0], (char *const *)argv);
+		test_exec_hvcapd(argv);
 		_exit(127);
 	}
 	for (int i = 0; i < 2000; i++) {

@@ -44,6 +44,31 @@ static inline const char *test_hvcapd_path(void)
 	return path;
 }
 
+/*
+ * Exec hvcapd's argv (argv[0] its path), under the words of
+ * $HVCAP_TEST_WRAPPER when that is set: `make check-valgrind` runs every
+ * daemon of the suite under memcheck this way.  Returns only on failure.
+ */
+static inline void test_exec_hvcapd(const char *const *argv)
+{
+	static char words[4096];
+	const char *all[128];
+	const char *w = getenv("HVCAP_TEST_WRAPPER");
+	size_t n = 0;
+
+	if (w && *w && strlen(w) < sizeof(words)) {
+		char *save = NULL;
+
+		memcpy(words, w, strlen(w) + 1);
+		for (char *t = strtok_r(words, " \t", &save); t && n < 64; t = strtok_r(NULL, " \t", &save))
+			all[n++] = t;
+	}
+	for (size_t i = 0; argv[i] && n < 127; i++)
+		all[n++] = argv[i];
+	all[n] = NULL;
+	execvp(all[0], (char *const *)all);
+}
+
 /* Wait up to timeout_ms for a datagram containing want on the notify socket. */
 static inline int test_daemon_wait_notify(struct test_daemon *td, const char *want, int timeout_ms)
 {
@@ -115,7 +140,7 @@ static inline int test_daemon_start_argv(struct test_daemon *td, bool reuse_dir,
 		if (fd >= 0)
 			dup2(fd, STDERR_FILENO);
 		setenv("NOTIFY_SOCKET", td->notify, 1);
-		execv(argv[0], (char *const *)argv);
+		test_exec_hvcapd(argv);
 		_exit(127);
 	}
 	r = test_daemon_wait_notify(td, "READY=1", 20000);

@@ -154,7 +154,7 @@ static int run_hvcapd(const char *const *args, const char *const *env, char *out
 		unsetenv("NOTIFY_SOCKET");
 		for (size_t i = 0; env && env[i]; i += 2)
 			setenv(env[i], env[i + 1], 1);
-		execv(argv[0], (char *const *)argv);
+		test_exec_hvcapd(argv);
 		_exit(127);
 	}
 	close(pipefd[1]);
@@ -745,16 +745,23 @@ END_TEST
 /* Send bytes that are not a JSON object: InvalidParameter "", then end of file; others unaffected. */
 static void check_framing_violation(const char *bytes, size_t len)
 {
+	char *all = malloc(len + sizeof(GET_INFO));
 	struct test_daemon td;
 	struct raw c, other;
 
+	ck_assert_ptr_nonnull(all);
 	daemon_start(&td, NULL, NULL);
 	raw_open(&td, &other);
 	raw_open(&td, &c);
 	raw_send_msg(&c, GET_INFO);
-	raw_send(&c, bytes, len);
-	/* Whatever follows the violation is not run. */
-	raw_send_msg(&c, GET_INFO);
+	/*
+	 * Whatever follows the violation is not run.  One send: the daemon
+	 * may read the violation and hang up before a second send would go.
+	 */
+	memcpy(all, bytes, len);
+	memcpy(all + len, GET_INFO, sizeof(GET_INFO));
+	raw_send(&c, all, len + sizeof(GET_INFO));
+	free(all);
 	expect_get_info(&c);
 	expect_error(&c, "org.varlink.service.InvalidParameter", "parameter", "");
 	ck_assert(raw_closed(&c, 5000));
@@ -1283,6 +1290,11 @@ START_TEST(test_accept_pauses_when_out_of_fds_and_recovers)
 	struct raw c[N];
 	int served = 0, i;
 
+	if (getenv("HVCAP_TEST_WRAPPER") && *getenv("HVCAP_TEST_WRAPPER")) {
+		/* valgrind keeps descriptors of its own under the daemon's limit of 32. */
+		fprintf(stderr, "skipped: hvcapd runs under $HVCAP_TEST_WRAPPER\n");
+		return;
+	}
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
 	low = old;
 	low.rlim_cur = 32;
@@ -1556,7 +1568,7 @@ static int start_activated(struct test_daemon *td, int fd, int n_fds)
 		setenv("LISTEN_PID", pid, 1);
 		setenv("LISTEN_FDS", nfds, 1);
 		setenv("NOTIFY_SOCKET", td->notify, 1);
-		execv(argv[0], (char *const *)argv);
+		test_exec_hvcapd(argv);
 		_exit(127);
 	}
 	return test_daemon_wait_notify(td, "READY=1", 20000);
@@ -1725,7 +1737,7 @@ START_TEST(test_cmdline_user_defaults_follow_xdg)
 		setenv("XDG_RUNTIME_DIR", td.dir, 1);
 		setenv("XDG_STATE_HOME", xdg_state, 1);
 		setenv("NOTIFY_SOCKET", td.notify, 1);
-		execv(argv[0], (char *const *)argv);
+		test_exec_hvcapd(argv);
 		_exit(127);
 	}
 	r = test_daemon_wait_notify(&td, "READY=1", 20000);
