@@ -12,46 +12,6 @@
 #include "online.h"
 #include "output.h"
 
-/* The offline answer in the shape of io.hvcap.Host.GetCapabilities, plus where it came from. */
-static struct json_object *features_json(const struct hvctl_host *h, const struct caps *host, bool all)
-{
-	struct json_object *o = json_object_new_object();
-	struct json_object *a = json_object_new_array();
-
-	if (!o || !a) {
-		json_object_put(o);
-		json_object_put(a);
-		return NULL;
-	}
-	json_object_object_add(o, "backend", json_object_new_string(caps_backend_to_string(h->record->backend)));
-	json_object_object_add(o, "source", json_object_new_string(h->source));
-	json_object_object_add(o, "vendor_module", json_object_new_string(h->record->vendor_module));
-	json_object_object_add(o, "fingerprint", json_object_new_string(h->record->fingerprint));
-	for (size_t i = 0; i < caps_feature_count(); i++) {
-		const struct caps_feature_info *fi = caps_feature_at(i);
-		const struct hv_feature_status *s = &h->status[fi->id];
-		bool in_host = caps_has(host, fi->id), kvm = caps_has(&h->record->features, fi->id);
-		const char *note_names[HV_NR_NOTES];
-		struct json_object *f;
-		size_t n;
-
-		if (!all && !in_host && !kvm)
-			continue;
-		n = kvm ? hv_note_names(s->notes, note_names) : 0;
-		f = proto_feature_status_to_json(fi->name, fi->qemu, in_host, kvm,
-						 hv_reason_name(kvm ? HV_REASON_SUPPORTED : s->reason),
-						 kvm ? NULL : s->detail, note_names, n);
-		if (!f) {
-			json_object_put(o);
-			json_object_put(a);
-			return NULL;
-		}
-		json_object_array_add(a, f);
-	}
-	json_object_object_add(o, "features", a);
-	return o;
-}
-
 /* Why, in one cell: the notes of a supported feature, else the reason and its detail. */
 static void why(struct json_object *f, char *buf, size_t size)
 {
@@ -241,7 +201,7 @@ static int host_features_run(int argc, char **argv)
 	struct hvctl_params params = { .n = 0 };
 	const char *dump = NULL;
 	struct hvctl_host *h;
-	struct caps host, only;
+	struct caps only;
 	bool json = false, all = false, some;
 	int opt, r;
 
@@ -296,8 +256,7 @@ static int host_features_run(int argc, char **argv)
 		struct json_object *o;
 		char source[320];
 
-		caps_from_dump(&host, &h->raw);
-		o = features_json(h, &host, all || some);
+		o = hvctl_host_capabilities_json(h, all || some);
 		if (!o) {
 			fprintf(stderr, "hvctl host features: out of memory\n");
 			r = HVCTL_EXIT_FAILURE;

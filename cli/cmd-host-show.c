@@ -51,6 +51,8 @@ static void print_human(const char *address, struct json_object *host, enum caps
 	if (mc)
 		printf("microcode:     %s\n", mc);
 	printf("fingerprint:   %s\n", hvctl_json_str(host, "fingerprint"));
+	printf("x86-64 level:  %s\n", hvctl_level_string(hvctl_json_int(host, "level")));
+	printf("AVIC:          %s\n", hvctl_avic_string(hvctl_json_bool(host, "avic"), hvctl_json_bool(host, "x2avic")));
 	print_params(hvctl_json_get(host, "params"));
 	printf("CPUID entries: %zu supported, %zu emulated\n", array_length(host, "cpuid"),
 	       array_length(host, "emulated_cpuid"));
@@ -124,8 +126,8 @@ const struct hvctl_command hvctl_cmd_host_show = {
 		"  -n, --names STYLE   linux (default) or qemu feature names\n"
 		"  -j, --json          the reply of io.hvcap.Host.Describe: {host: {backend,\n"
 		"                      kernel_release, vendor_module, api_version, microcode,\n"
-		"                      fingerprint, params, features, cpuid, emulated_cpuid,\n"
-		"                      msrs, kvm_caps}}\n"
+		"                      fingerprint, level, avic, x2avic, params, features,\n"
+		"                      cpuid, emulated_cpuid, msrs, kvm_caps}}\n"
 		"  -h, --help          show this help\n",
 	.run = host_show_run,
 };

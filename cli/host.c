@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hvcore/vm.h>
 #include <libcaps/dump.h>
 
 #include <proto/host.h>
@@ -188,6 +189,57 @@ int hvctl_host_model_self(const struct hvctl_command *cmd, struct hvctl_host *h)
 	return 0;
 }
 
+void hvctl_host_derived(const struct hvctl_host *h, struct proto_host_derived *ret)
+{
+	struct hv_policy_target t;
+
+	hvctl_host_policy_target(h, &t);
+	ret->level = hv_x86_64_level(&h->record->features);
+	ret->avic = hv_host_is_avic_enabled(&t.host);
+	ret->x2avic = hv_host_is_x2avic_enabled(&t.host);
+}
+
+struct json_object *hvctl_host_capabilities_json(const struct hvctl_host *h, bool all)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *a = json_object_new_array();
+	struct caps host;
+
+	if (!o || !a) {
+		json_object_put(o);
+		json_object_put(a);
+		return NULL;
+	}
+	caps_from_dump(&host, &h->raw);
+	json_object_object_add(o, "backend", json_object_new_string(caps_backend_to_string(h->record->backend)));
+	json_object_object_add(o, "source", json_object_new_string(h->source));
+	json_object_object_add(o, "vendor_module", json_object_new_string(h->record->vendor_module));
+	json_object_object_add(o, "fingerprint", json_object_new_string(h->record->fingerprint));
+	for (size_t i = 0; i < caps_feature_count(); i++) {
+		const struct caps_feature_info *fi = caps_feature_at(i);
+		const struct hv_feature_status *s = &h->status[fi->id];
+		bool in_host = caps_has(&host, fi->id), kvm = caps_has(&h->record->features, fi->id);
+		const char *note_names[HV_NR_NOTES];
+		struct json_object *f;
+		size_t n;
+
+		if (!all && !in_host && !kvm)
+			continue;
+		n = kvm ? hv_note_names(s->notes, note_names) : 0;
+		f = proto_feature_status_to_json(fi->name, fi->qemu, in_host, kvm,
+						 hv_reason_name(kvm ? HV_REASON_SUPPORTED : s->reason),
+						 kvm ? NULL : s->detail, note_names, n);
+		if (!f) {
+			json_object_put(o);
+			json_object_put(a);
+			return NULL;
+		}
+		json_object_array_add(a, f);
+	}
+	json_object_object_add(o, "features", a);
+	return o;
+}
+
 /* A blank-separated list as a JSON array of strings. */
 static struct json_object *words_json(const char *list)
 {
@@ -215,6 +267,7 @@ static void param_key(const struct caps_param *p, char *buf, size_t size)
 static int print_json(const struct hvctl_host *h, enum caps_names names)
 {
 	const struct caps_host_record *r = h->record;
+	struct proto_host_derived d;
 	struct json_object *o = json_object_new_object();
 	struct json_object *params = json_object_new_object();
 	struct json_object *features = json_object_new_array();
@@ -242,6 +295,10 @@ static int print_json(const struct hvctl_host *h, enum caps_names names)
 	}
 	json_object_object_add(o, "params", params);
 	json_object_object_add(o, "fingerprint", json_object_new_string(r->fingerprint));
+	hvctl_host_derived(h, &d);
+	json_object_object_add(o, "level", json_object_new_int(d.level));
+	json_object_object_add(o, "avic", json_object_new_boolean(d.avic));
+	json_object_object_add(o, "x2avic", json_object_new_boolean(d.x2avic));
 	caps_for_each(f, &r->features) {
 		const char *name = caps_feature_name(f, names);
 
@@ -300,6 +357,7 @@ static int print_json(const struct hvctl_host *h, enum caps_names names)
 static void print_human(const struct hvctl_host *h, enum caps_names names)
 {
 	const struct caps_host_record *r = h->record;
+	struct proto_host_derived d;
 	struct hvctl_wrap wrap;
 	unsigned n_features = 0, n_unsupported_host = 0;
 
@@ -310,6 +368,9 @@ static void print_human(const struct hvctl_host *h, enum caps_names names)
 	if (r->has_microcode)
 		printf("microcode:     0x%llx\n", (unsigned long long)r->microcode);
 	printf("fingerprint:   %s\n", r->fingerprint);
+	hvctl_host_derived(h, &d);
+	printf("x86-64 level:  %s\n", hvctl_level_string(d.level));
+	printf("AVIC:          %s\n", hvctl_avic_string(d.avic, d.x2avic));
 	printf("params:        ");
 	hvctl_wrap_start(&wrap, stdout, 15, 15);
 	for (size_t i = 0; i < r->n_params; i++) {

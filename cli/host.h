@@ -11,6 +11,7 @@
 #include <hvcore/model.h>
 #include <hvcore/policy.h>
 #include <libcaps/host.h>
+#include <proto/host.h>
 
 #include "hvctl.h"
 
@@ -66,6 +67,17 @@ int hvctl_host_this_machine(const struct hvctl_command *cmd, struct hvctl_host *
  * vCPU model the host with KVM's own features (the probe's when probed).
  */
 void hvctl_host_policy_target(const struct hvctl_host *h, struct hv_policy_target *ret);
+
+/* What the HostRecord carries beyond the record: the x86-64 level, AVIC and x2AVIC. */
+void hvctl_host_derived(const struct hvctl_host *h, struct proto_host_derived *ret);
+
+/*
+ * The offline answer in the shape of io.hvcap.Host.GetCapabilities
+ * (fingerprint and features [FeatureStatus]: those the host CPU has or KVM
+ * supports, or with all every catalog feature), plus backend, source and
+ * vendor_module.  NULL when out of memory.
+ */
+struct json_object *hvctl_host_capabilities_json(const struct hvctl_host *h, bool all);
 
 /* Print the host record: a summary and the supported features, or JSON. */
 int hvctl_host_print(const struct hvctl_host *h, enum caps_names names, bool json);

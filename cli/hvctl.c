@@ -18,6 +18,8 @@ static const struct hvctl_command *const commands[] = {
 	&hvctl_cmd_host_probe,
 	&hvctl_cmd_host_model,
 	&hvctl_cmd_policy_check,
+	&hvctl_cmd_policy_baseline,
+	&hvctl_cmd_policy_migrate_check,
 	&hvctl_cmd_vm_create,
 	&hvctl_cmd_vm_list,
 	&hvctl_cmd_vm_show,
@@ -46,13 +48,13 @@ static void usage(FILE *f)
 		"\n"
 		"Ask what a KVM x86 host offers guests, and why.\n"
 		"\n"
-		"Commands (host show|export|reload, vm, vcpu and watch ask hvcapd; top reads\n"
-		"its control plane; host features and policy check ask it too, and without\n"
-		"it read this machine's KVM directly):\n");
+		"Commands (host show|reload, vm, vcpu and watch ask hvcapd; top reads its\n"
+		"control plane; host features|export and policy check ask it too, and\n"
+		"without it read this machine's KVM directly):\n");
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		const char *name = hvctl_who(commands[i]) + strlen("hvctl ");
 
-		fprintf(f, "  %-20s %s\n", name, commands[i]->summary);
+		fprintf(f, "  %-21s %s\n", name, commands[i]->summary);
 	}
 	fprintf(f,
 		"\n"

@@ -31,6 +31,8 @@ extern const struct hvctl_command hvctl_cmd_host_probe;
 extern const struct hvctl_command hvctl_cmd_host_model;
 extern const struct hvctl_command hvctl_cmd_host_features;
 extern const struct hvctl_command hvctl_cmd_policy_check;
+extern const struct hvctl_command hvctl_cmd_policy_baseline;
+extern const struct hvctl_command hvctl_cmd_policy_migrate_check;
 extern const struct hvctl_command hvctl_cmd_host_show;
 extern const struct hvctl_command hvctl_cmd_host_export;
 extern const struct hvctl_command hvctl_cmd_host_reload;

@@ -19,6 +19,8 @@ cli_hvctl_SOURCES = \
 	cli/cmd-host-probe.c \
 	cli/cmd-host-model.c \
 	cli/cmd-policy-check.c \
+	cli/cmd-policy-baseline.c \
+	cli/cmd-policy-migrate-check.c \
 	cli/cmd-vm-create.c \
 	cli/cmd-vm-list.c \
 	cli/cmd-vm-show.c \

@@ -139,3 +139,19 @@ struct json_object *hvctl_json_hex64(unsigned long long v)
 	snprintf(buf, sizeof(buf), "0x%016llx", v);
 	return json_object_new_string(buf);
 }
+
+const char *hvctl_level_string(long long level)
+{
+	static const char *const names[] = {
+		"none (not even x86-64-v1)", "x86-64-v1", "x86-64-v2", "x86-64-v3", "x86-64-v4",
+	};
+
+	return level >= 0 && level < (long long)(sizeof(names) / sizeof(names[0])) ? names[level] : "?";
+}
+
+const char *hvctl_avic_string(bool avic, bool x2avic)
+{
+	if (!avic)
+		return "off";
+	return x2avic ? "on, with x2AVIC" : "on, xAVIC only (hybrid AVIC)";
+}

@@ -3,6 +3,7 @@
 
 /* Presentation helpers shared by hvctl's commands. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -46,3 +47,8 @@ int hvctl_json_print(struct json_object *o);
 
 /* "0x%08x" as a string: the form DESIGN.md gives 64-bit values ("0x…"). */
 struct json_object *hvctl_json_hex64(unsigned long long v);
+
+/* A HostRecord's level in words: "x86-64-v3", or "none (not even x86-64-v1)". */
+const char *hvctl_level_string(long long level);
+/* A HostRecord's avic and x2avic in words: "off", "on, with x2AVIC", ... */
+const char *hvctl_avic_string(bool avic, bool x2avic);

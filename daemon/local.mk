@@ -41,6 +41,7 @@ hvcapd_common_sources += \
 	daemon/method-host-reload.c \
 	daemon/method-policy-validate.c \
 	daemon/method-policy-compare.c \
+	daemon/method-policy-baseline.c \
 	daemon/method-vm-create.c \
 	daemon/method-vm-list.c \
 	daemon/method-vm-get.c \

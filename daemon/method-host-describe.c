@@ -3,6 +3,8 @@
 
 #include <errno.h>
 
+#include <hvcore/policy.h>
+#include <hvcore/vm.h>
 #include <proto/host.h>
 
 #include "hvcapd-internal.h"
@@ -14,6 +16,7 @@ static const struct proto_field fields[] = {
 static int host_describe(struct request *req, struct json_object *parameters)
 {
 	const struct hvcapd_host *h = hvcapd_get_host(request_daemon(req));
+	struct proto_host_derived derived;
 	struct json_object *reply, *host;
 	char none;
 	int r;
@@ -21,7 +24,10 @@ static int host_describe(struct request *req, struct json_object *parameters)
 	r = hvcapd_decode(req, fields, parameters, &none);
 	if (r)
 		return r < 0 ? r : 0;
-	host = proto_host_record_to_json(h->record, CAPS_NAMES_LINUX);
+	derived.level = hv_x86_64_level(&h->record->features);
+	derived.avic = hv_host_is_avic_enabled(&h->target.host);
+	derived.x2avic = hv_host_is_x2avic_enabled(&h->target.host);
+	host = proto_host_record_to_json(h->record, &derived, CAPS_NAMES_LINUX);
 	reply = json_object_new_object();
 	if (hvcapd_json_add(reply, "host", host) < 0) {
 		json_object_put(reply);

@@ -19,6 +19,7 @@ extern const struct method method_host_reload;
 
 extern const struct method method_policy_validate;
 extern const struct method method_policy_compare;
+extern const struct method method_policy_baseline;
 
 extern const struct method method_vm_create;
 extern const struct method method_vm_list;
@@ -44,6 +45,7 @@ const struct method *const hvcapd_methods[] = {
 
 	&method_policy_validate,
 	&method_policy_compare,
+	&method_policy_baseline,
 
 	&method_vm_create,
 	&method_vm_list,

@@ -7,6 +7,7 @@ hvcore_libhvcore_la_SOURCES = \
 	include/hvcore/model.h \
 	include/hvcore/vm.h \
 	include/hvcore/policy.h \
+	include/hvcore/fleet.h \
 	hvcore/model-internal.h \
 	hvcore/kvm-caps.def \
 	hvcore/params.c \
@@ -22,6 +23,8 @@ hvcore_libhvcore_la_SOURCES = \
 	hvcore/vcpu.c \
 	hvcore/apic.c \
 	hvcore/eraps.c \
-	hvcore/restore.c
+	hvcore/restore.c \
+	hvcore/baseline.c \
+	hvcore/migrate.c
 
 hvcore_libhvcore_la_LIBADD = libcaps/libcaps.la

@@ -23,7 +23,7 @@ static const int not_migratable[] = {
 	X86_FEATURE_CONSTANT_TSC,	/* invtsc: the TSC rate differs between hosts */
 };
 
-static bool is_not_migratable(int feature)
+bool hv_feature_breaks_migration(int feature)
 {
 	for (size_t i = 0; i < sizeof(not_migratable) / sizeof(not_migratable[0]); i++)
 		if (not_migratable[i] == feature)
@@ -313,7 +313,7 @@ static void apply_features(struct eval *e)
 			} else {
 				unsupported_problem(e, f, &pf->policy, "");
 			}
-			if (pol->migratable && is_not_migratable(f))
+			if (pol->migratable && hv_feature_breaks_migration(f))
 				warning(e, feature_name(e, f), "not_migratable",
 					"%s is required but breaks live migration (the TSC rate differs between hosts).",
 					feature_name(e, f));

@@ -162,10 +162,21 @@ struct hv_vcpu *hv_vm_vcpu(const struct hv_vm *vm, uint32_t vcpu_id)
 	return NULL;
 }
 
+bool hv_host_is_avic_enabled(const struct hv_host *host)
+{
+	return host->vendor == HV_VENDOR_AMD && host->enable_apicv;
+}
+
+bool hv_host_is_x2avic_enabled(const struct hv_host *host)
+{
+	/* avic_hardware_setup(): x2AVIC whenever AVIC runs on a CPU that has it. */
+	return hv_host_is_avic_enabled(host) && host->x2avic;
+}
+
 bool hv_host_is_hybrid_avic(const struct hv_host *host)
 {
 	/* SVM sets the flag in avic_hardware_setup() when AVIC runs without x2AVIC. */
-	return host->vendor == HV_VENDOR_AMD && host->enable_apicv && !host->x2avic;
+	return hv_host_is_avic_enabled(host) && !host->x2avic;
 }
 
 bool hv_vm_is_hybrid_avic(const struct hv_vm *vm)

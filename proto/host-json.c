@@ -56,14 +56,19 @@ static struct json_object *kvm_cap_to_json(const struct caps_kvm_cap *c)
 	return proto_json_finish(obj, ok);
 }
 
+/* The psABI defines x86-64-v1 to v4 (hvcore's HV_X86_64_LEVEL_MAX). */
+#define HOST_LEVEL_MAX 4
+
 struct json_object *proto_host_record_to_json(const struct caps_host_record *r,
+					      const struct proto_host_derived *d,
 					      enum caps_names names)
 {
 	const char *backend = caps_backend_to_string(r->backend);
 	struct json_object *obj, *params, *features, *msrs, *kvm_caps;
 	bool ok;
 
-	if (!backend || r->supported.nent > CAPS_CPUID_MAX_ENTRIES ||
+	if (!backend || d->level < 0 || d->level > HOST_LEVEL_MAX ||
+	    r->supported.nent > CAPS_CPUID_MAX_ENTRIES ||
 	    r->emulated.nent > CAPS_CPUID_MAX_ENTRIES || r->msrs.n > CAPS_MSR_MAX ||
 	    r->n_params > CAPS_PARAM_MAX || r->n_kvm_caps > CAPS_KVM_CAP_MAX) {
 		errno = EINVAL;
@@ -83,6 +88,9 @@ struct json_object *proto_host_record_to_json(const struct caps_host_record *r,
 	if (ok && r->has_microcode)
 		ok = proto_json_add(obj, "microcode", new_hex64(r->microcode, false));
 	ok = ok && proto_json_add(obj, "fingerprint", proto_json_new_string_member(r->fingerprint));
+	ok = ok && proto_json_add(obj, "level", json_object_new_int(d->level));
+	ok = ok && proto_json_add(obj, "avic", json_object_new_boolean(d->avic));
+	ok = ok && proto_json_add(obj, "x2avic", json_object_new_boolean(d->x2avic));
 
 	for (size_t i = 0; ok && i < r->n_params; i++)
 		ok = proto_json_append(params, param_to_json(&r->params[i]));

@@ -513,3 +513,73 @@ struct json_object *proto_evaluation_to_json(const struct caps_evaluation *ev,
 		errno = -r;
 	return obj;
 }
+
+/* ---- baselines ---------------------------------------------------------- */
+
+static struct json_object *strings_to_json(const char *const *s, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+	bool ok = a != NULL;
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = proto_json_append(a, json_object_new_string(s[i]));
+	return proto_json_finish(a, ok);
+}
+
+static struct json_object *lack_to_json(const struct proto_baseline *b, const struct proto_baseline_lack *l)
+{
+	struct json_object *o = json_object_new_object();
+	bool ok = o != NULL;
+
+	ok = ok && proto_json_add(o, "host", json_object_new_string(b->hosts[l->host]));
+	ok = ok && proto_json_add(o, "reason", json_object_new_string(l->reason));
+	if (l->detail)
+		ok = ok && proto_json_add(o, "detail", json_object_new_string(l->detail));
+	else	/* json-c writes a NULL member as null: the IDL's ?string. */
+		ok = ok && json_object_object_add(o, "detail", NULL) == 0;
+	ok = ok && proto_json_add(o, "emulated", json_object_new_boolean(l->emulated));
+	return proto_json_finish(o, ok);
+}
+
+static struct json_object *blockers_to_json(const struct proto_baseline *b)
+{
+	struct json_object *a = json_object_new_array(), *blocker = NULL, *hosts = NULL;
+	bool ok = a != NULL;
+
+	for (size_t i = 0; ok && i < b->n_lacks; i++) {
+		const struct proto_baseline_lack *l = &b->lacks[i];
+
+		if (!blocker || strcmp(l->feature, b->lacks[i - 1].feature) != 0) {
+			blocker = json_object_new_object();
+			hosts = json_object_new_array();
+			ok = blocker && hosts && proto_json_add(blocker, "feature", json_object_new_string(l->feature));
+			ok = proto_json_add_if(ok, blocker, "hosts", hosts);
+			ok = ok ? proto_json_append(a, blocker) : (json_object_put(blocker), false);
+		}
+		ok = ok && proto_json_append(hosts, lack_to_json(b, l));
+	}
+	return proto_json_finish(a, ok);
+}
+
+struct json_object *proto_baseline_to_json(const struct proto_baseline *b)
+{
+	struct json_object *obj, *policy;
+	bool ok;
+
+	for (size_t i = 0; i < b->n_lacks; i++)
+		if (b->lacks[i].host >= b->n_hosts || !b->lacks[i].feature || !b->lacks[i].reason) {
+			errno = EINVAL;
+			return NULL;
+		}
+	policy = proto_policy_to_json(b->policy);
+	if (!policy)
+		return NULL;
+	obj = json_object_new_object();
+	ok = obj != NULL;
+	ok = proto_json_add_if(ok, obj, "policy", policy);
+	ok = proto_json_add_if(ok, obj, "blockers", blockers_to_json(b));
+	ok = proto_json_add_if(ok, obj, "hosts", strings_to_json(b->hosts, b->n_hosts));
+	ok = proto_json_add_if(ok, obj, "excluded", strings_to_json(b->excluded, b->n_excluded));
+	ok = proto_json_add_if(ok, obj, "warnings", strings_to_json(b->warnings, b->n_warnings));
+	return proto_json_finish(obj, ok);
+}

@@ -205,3 +205,24 @@ check-valgrind: all
 EXTRA_DIST += tests/check-valgrind.sh
 clean-local:
 	rm -rf vg-logs
+
+# hvctl host export, offline and from the real hvcapd: the NFD feature
+# file against NFD's and Kubernetes' rules (keys, expiry, 64 KiB, atomic
+# --output), valid placement traits, the x86-64 levels of the shared dumps.
+TESTS += tests/cli/test-hvctl-export.sh
+EXTRA_DIST += tests/cli/test-hvctl-export.sh
+
+# The cross-host questions: baselines accepted by every host's model and
+# maximal, migration checks field by field (hvcore/baseline.c, migrate.c)
+# on the shared dumps, and io.hvcap.Policy.Baseline through the real hvcapd.
+check_PROGRAMS += tests/unit/test-baseline
+TESTS += tests/unit/test-baseline
+tests_unit_test_baseline_SOURCES = tests/unit/test-baseline.c tests/unit/test-util.h \
+	tests/unit/daemon-harness.h tests/unit/daemon-client.h tests/unit/synthetic-hosts.h
+tests_unit_test_baseline_CFLAGS = $(HVCAP_TEST_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_test_baseline_LDADD = proto/libproto.la hvcore/libhvcore.la $(HVCAP_TEST_LIBS) $(JSONC_LIBS)
+
+# hvctl policy baseline and policy migrate-check: the baseline's .policy
+# is accepted by 'hvctl policy check --host-dump' on every input.
+TESTS += tests/cli/test-hvctl-baseline.sh
+EXTRA_DIST += tests/cli/test-hvctl-baseline.sh

@@ -26,6 +26,14 @@ size_t hv_x86_64_level_features(int level, const int **ret);
 /* The highest level whose features (cumulatively) are all in c; 0 if none. */
 int hv_x86_64_level(const struct caps *c);
 
+/*
+ * Whether a feature breaks live migration whatever the destination offers
+ * (QEMU's unmigratable flags: invtsc, as the TSC rate differs between
+ * hosts).  A migratable policy leaves these out of base host; baselines
+ * with --migratable leave them out; migration checks block on them.
+ */
+bool hv_feature_breaks_migration(int feature);
+
 /* The host a policy is evaluated against. */
 struct hv_policy_target {
 	const struct caps_host_record *record;	/* what KVM supports (probe or model) */

@@ -181,6 +181,9 @@ struct hv_vcpu *hv_vm_vcpu(const struct hv_vm *vm, uint32_t vcpu_id);
  * has it.
  */
 bool hv_host_is_hybrid_avic(const struct hv_host *host);
+/* SVM uses AVIC (avic=1, NPT, the CPU's AVIC); and in x2APIC mode too (x2AVIC). */
+bool hv_host_is_avic_enabled(const struct hv_host *host);
+bool hv_host_is_x2avic_enabled(const struct hv_host *host);
 bool hv_vm_is_hybrid_avic(const struct hv_vm *vm);
 bool hv_vm_is_apic_access_memslot_enabled(const struct hv_vm *vm);
 bool hv_vm_is_apic_access_memslot_inhibited(const struct hv_vm *vm);

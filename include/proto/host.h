@@ -19,16 +19,29 @@
 struct json_object;
 
 /*
+ * What hvcore derives from a host for its HostRecord, which proto cannot
+ * compute itself (it may not use hvcore): the callers fill it from
+ * hv_x86_64_level() of the record's features and from the host model's
+ * hv_host_is_avic_enabled() / hv_host_is_x2avic_enabled().
+ */
+struct proto_host_derived {
+	int level;	/* x86-64 psABI level of KVM's supported features, 0..4 */
+	bool avic;	/* the vendor module uses AVIC */
+	bool x2avic;	/* ... in x2APIC mode too */
+};
+
+/*
  * A host record as HostRecord (a new reference): backend, kernel_release,
  * vendor_module, api_version, microcode ("0x..."; left out when unknown),
- * fingerprint, params [{module, name, value}], features (names in the
- * names style; unnamed bits only appear in cpuid), cpuid and
- * emulated_cpuid [{function, index, flags, eax, ebx, ecx, edx}], msrs
- * [{index, value: "0x%016x"}], kvm_caps [{cap, name, value}].
- * NULL with errno ENOMEM, or EINVAL for a record no probe or model makes
- * (a count past its array).
+ * fingerprint, level, avic and x2avic (from d), params [{module, name,
+ * value}], features (names in the names style; unnamed bits only appear in
+ * cpuid), cpuid and emulated_cpuid [{function, index, flags, eax, ebx,
+ * ecx, edx}], msrs [{index, value: "0x%016x"}], kvm_caps [{cap, name,
+ * value}].  NULL with errno ENOMEM, or EINVAL for a record no probe or
+ * model makes (a count past its array) or a level outside 0..4.
  */
 struct json_object *proto_host_record_to_json(const struct caps_host_record *r,
+					      const struct proto_host_derived *d,
 					      enum caps_names names);
 
 /*

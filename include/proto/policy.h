@@ -106,3 +106,42 @@ struct json_object *proto_evaluation_to_json(const struct caps_evaluation *ev,
 struct proto_json_writer;
 void proto_evaluation_write(struct proto_json_writer *w, const struct caps_evaluation *ev,
 			    enum caps_names names);
+
+/*
+ * A baseline across hosts (io.hvcap.Policy.Baseline, `hvctl policy
+ * baseline --json`) as plain data: hvcore computes it, hvcapd and hvctl
+ * fill this from it, proto writes it.
+ */
+struct proto_baseline_lack {
+	const char *feature;	/* the feature, in the chosen spelling */
+	size_t host;		/* index into hosts */
+	const char *reason;	/* that host's model's reason name (not_in_host_cpu, ...) */
+	const char *detail;	/* its detail, or NULL */
+	bool emulated;		/* that host's KVM emulates the feature (KVM_GET_EMULATED_CPUID) */
+};
+
+struct proto_baseline {
+	const struct caps_policy *policy;
+	const char *const *hosts;	/* how each host is named: its file, or its index */
+	size_t n_hosts;
+	const struct proto_baseline_lack *lacks;	/* grouped by feature */
+	size_t n_lacks;
+	const char *const *excluded;	/* features every host has, left out as not migratable */
+	size_t n_excluded;
+	const char *const *warnings;
+	size_t n_warnings;
+};
+
+/*
+ * The baseline as the JSON object of `hvctl policy baseline --json` and
+ * io.hvcap.Policy.Baseline's reply (a new reference):
+ *
+ *   {"policy": {proto_policy_to_json()},
+ *    "blockers": [{"feature", "hosts": [{"host", "reason", "detail", "emulated"}]}],
+ *    "hosts": [names], "excluded": [names], "warnings": [sentences]}
+ *
+ * One blocker per feature, in the order of lacks; "detail" is null when
+ * the reason has none.  NULL with errno ENOMEM, or EINVAL for a policy
+ * proto_policy_to_json() refuses or a lack naming no host.
+ */
+struct json_object *proto_baseline_to_json(const struct proto_baseline *b);

@@ -188,7 +188,7 @@ offline_cases() {
 	offers "--names=q" "hvctl host show --names=q" qemu
 	offers "--format of decode" "hvctl cpuid decode --format " auto cpuid-r json libvirt-xml
 	offers "--format of dump" "hvctl cpuid dump --format " cpuid-r json libvirt-xml table
-	offers "--format of export" "hvctl host export --format " json
+	offers "--format of export" "hvctl host export --format " json nfd os-traits
 	offers "--format of set-cpuid" "hvctl vcpu set-cpuid --format l" libvirt-xml
 	offers "no values for an id" "hvctl vm add-vcpu --vcpu "
 	offers "complete's lists" "hvctl complete " commands features params vcpus vms

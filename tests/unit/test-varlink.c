@@ -889,7 +889,9 @@ START_TEST(test_idl_builtin_lists_methods_and_errors)
 
 	ck_assert_uint_eq(proto_idl_method_count(host), 3);
 	ck_assert(proto_idl_has_error(host, "ReloadFailed"));
-	ck_assert_uint_eq(proto_idl_method_count(policy), 2);
+	ck_assert_uint_eq(proto_idl_method_count(policy), 3);
+	ck_assert(proto_idl_has_method(policy, "Baseline"));
+	ck_assert(proto_idl_has_error(policy, "MixedVendors"));
 	ck_assert_uint_eq(proto_idl_method_count(hvcap), 0);
 	ck_assert(proto_idl_has_error(hvcap, "PermissionDenied"));
 	ck_assert(proto_idl_has_error(hvcap, "LimitExceeded"));
@@ -1393,11 +1395,15 @@ static void check_describe(struct json_object *host_json)
 
 START_TEST(test_host_record_to_json_matches_host_record_type)
 {
+	struct proto_host_derived d = { .level = 3, .avic = true, .x2avic = false };
 	struct caps_host_record *r = full_record();
-	struct json_object *o = proto_host_record_to_json(r, CAPS_NAMES_LINUX), *v;
+	struct json_object *o = proto_host_record_to_json(r, &d, CAPS_NAMES_LINUX), *v;
 
 	ck_assert_ptr_nonnull(o);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(o, "backend")), "kvm");
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(o, "level")), 3);
+	ck_assert(json_object_get_boolean(json_object_object_get(o, "avic")));
+	ck_assert(!json_object_get_boolean(json_object_object_get(o, "x2avic")));
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(o, "microcode")), "0xa101148");
 	v = json_object_array_get_idx(json_object_object_get(o, "msrs"), 0);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(v, "value")), "0x8000000000000001");
@@ -1413,14 +1419,23 @@ START_TEST(test_host_record_to_json_matches_host_record_type)
 
 	/* No microcode: the key is left out, and the record still checks. */
 	r->has_microcode = false;
-	o = proto_host_record_to_json(r, CAPS_NAMES_QEMU);
+	o = proto_host_record_to_json(r, &d, CAPS_NAMES_QEMU);
 	ck_assert(!json_object_object_get_ex(o, "microcode", NULL));
 	check_describe(o);
+
+	/* A level the psABI does not define. */
+	d.level = 5;
+	errno = 0;
+	ck_assert_ptr_null(proto_host_record_to_json(r, &d, CAPS_NAMES_LINUX));
+	ck_assert_int_eq(errno, EINVAL);
+	d.level = -1;
+	ck_assert_ptr_null(proto_host_record_to_json(r, &d, CAPS_NAMES_LINUX));
+	d.level = 0;
 
 	/* A record no probe makes. */
 	r->n_params = CAPS_PARAM_MAX + 1;
 	errno = 0;
-	ck_assert_ptr_null(proto_host_record_to_json(r, CAPS_NAMES_LINUX));
+	ck_assert_ptr_null(proto_host_record_to_json(r, &d, CAPS_NAMES_LINUX));
 	ck_assert_int_eq(errno, EINVAL);
 	free(r);
 }
@@ -1442,9 +1457,10 @@ START_TEST(test_host_record_of_the_model_matches_host_record_type)
 	static struct caps_dump raw;
 	struct hv_host_params params;
 	struct hv_model_result *m = model_amd(&raw, &params);
+	struct proto_host_derived d = { .level = hv_x86_64_level(&m->record.features) };
 
-	check_describe(proto_host_record_to_json(&m->record, CAPS_NAMES_LINUX));
-	check_describe(proto_host_record_to_json(&m->record, CAPS_NAMES_QEMU));
+	check_describe(proto_host_record_to_json(&m->record, &d, CAPS_NAMES_LINUX));
+	check_describe(proto_host_record_to_json(&m->record, &d, CAPS_NAMES_QEMU));
 	free(m);
 }
 END_TEST

@@ -175,6 +175,8 @@ START_TEST(test_host_from_model_amd)
 	ck_assert(hh.tdp && hh.nested);
 	ck_assert(hh.enable_apicv);
 	ck_assert(hh.x2avic);
+	ck_assert(hv_host_is_avic_enabled(&hh) && hv_host_is_x2avic_enabled(&hh));
+	ck_assert(!hv_host_is_hybrid_avic(&hh));
 	ck_assert(hh.snp);
 	ck_assert(hh.host_eraps);
 	ck_assert(!hh.amx_permitted);
@@ -186,6 +188,7 @@ START_TEST(test_host_from_model_amd)
 	/* Negative rows: each input off. */
 	model_run("avic=off snp=off tdp=off nested=off");
 	ck_assert(!hh.enable_apicv);
+	ck_assert(!hv_host_is_avic_enabled(&hh) && !hv_host_is_x2avic_enabled(&hh));
 	ck_assert(!hh.snp);
 	ck_assert(!hh.tdp && !hh.nested);
 	model_run("avic=on tdp=off");
@@ -196,6 +199,8 @@ START_TEST(test_host_from_model_amd)
 	model_run("avic=on snp=on");
 	ck_assert(hh.enable_apicv);
 	ck_assert(!hh.x2avic);
+	ck_assert_msg(hv_host_is_avic_enabled(&hh) && !hv_host_is_x2avic_enabled(&hh) && hv_host_is_hybrid_avic(&hh),
+		      "AVIC without the CPU's x2AVIC is hybrid");
 	ck_assert_msg(!hh.snp, "SNP needs the CPU's SEV_SNP");
 	ck_assert(!hh.host_eraps);
 	host_feature(X86_FEATURE_AVIC, false);
@@ -209,6 +214,7 @@ START_TEST(test_host_from_model_intel)
 	make_host(false, "amx_permitted=on");
 	ck_assert_int_eq(hh.vendor, HV_VENDOR_INTEL);
 	ck_assert(hh.enable_apicv);
+	ck_assert_msg(!hv_host_is_avic_enabled(&hh) && !hv_host_is_x2avic_enabled(&hh), "APICv is not AVIC");
 	ck_assert(!hh.x2avic && !hh.snp && !hh.host_eraps);
 	ck_assert(hh.amx_permitted);
 	ck_assert_int_eq(hh.host_maxphyaddr, 52);
