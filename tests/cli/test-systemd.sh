@@ -51,17 +51,20 @@ install_build "$root"
 
 service=$(find "$root" -path '*/system/hvcapd.service' | head -1)
 socket=$(find "$root" -path '*/system/hvcapd.socket' | head -1)
+nfd_service=$(find "$root" -path '*/system/hvcap-nfd.service' | head -1)
+nfd_timer=$(find "$root" -path '*/system/hvcap-nfd.timer' | head -1)
 sysusers=$(find "$root" -path '*/sysusers.d/hvcap.conf' | head -1)
 tmpfiles=$(find "$root" -path '*/tmpfiles.d/hvcap.conf' | head -1)
 man8=$(find "$root" -path '*/man8/hvcapd.8' | head -1)
 examples=$(dirname "$(find "$root" -name host-passthrough.json | head -1)")
-for f in "$service" "$socket" "$sysusers" "$tmpfiles" "$man8" "$examples/host-passthrough.json"; do
+for f in "$service" "$socket" "$nfd_service" "$nfd_timer" "$sysusers" "$tmpfiles" "$man8" "$examples/host-passthrough.json"; do
 	[ -n "$f" ] && [ -f "$f" ] && continue
 	echo "FAIL: make install did not install the unit, sysusers.d, tmpfiles.d, man and example files"
 	find "$root" -type f | sed "s|^$root||" | sort
 	exit 1
 done
-echo "installed: ${service#"$root"} ${socket#"$root"} ${sysusers#"$root"} ${tmpfiles#"$root"}"
+echo "installed: ${service#"$root"} ${socket#"$root"} ${nfd_service#"$root"} ${nfd_timer#"$root"}"
+echo "           ${sysusers#"$root"} ${tmpfiles#"$root"}"
 
 # One key of a unit file: the value of its last line (for the service, the
 # ones the test runs hvcapd by).
@@ -71,6 +74,8 @@ unit_key() {
 
 left=$(grep -n '@[a-z_]*@' "$service")
 [ -z "$left" ] || fail "hvcapd.service: unsubstituted: $left"
+left=$(grep -n '@[a-z_]*@' "$nfd_service")
+[ -z "$left" ] || fail "hvcap-nfd.service: unsubstituted: $left"
 
 # ExecStart= names the installed hvcapd and hvcapd.conf, and the directories
 # the unit has systemd create (its non-root defaults would be the XDG ones).
@@ -99,6 +104,19 @@ esac
 hvctl="$root$(dirname "$(dirname "$daemon")")/bin/hvctl"
 [ -x "$hvctl" ] || fail "no installed hvctl beside $daemon"
 
+# hvcap-nfd.service's ExecStart= is the installed hvctl exporting NFD's
+# feature file into the directory it may write.
+nfd_exec=$(unit_key "$nfd_service" ExecStart)
+nfd_hvctl=${nfd_exec%% *}
+[ "$root$nfd_hvctl" = "$hvctl" ] || fail "hvcap-nfd.service: ExecStart=$nfd_hvctl is not the installed hvctl"
+nfd_dir=$(printf '%s\n' "$nfd_exec" | sed -n 's/.* --output \([^ ]*\).*/\1/p')
+[ "$nfd_dir" = /etc/kubernetes/node-feature-discovery/features.d ] ||
+	fail "hvcap-nfd.service: --output '$nfd_dir' is not NFD's features.d"
+[ "$(unit_key "$nfd_service" ReadWritePaths)" = "$nfd_dir" ] ||
+	fail "hvcap-nfd.service: ReadWritePaths= is not its --output $nfd_dir"
+[ "/etc/$(unit_key "$nfd_service" ConfigurationDirectory)" = "$nfd_dir" ] ||
+	fail "hvcap-nfd.service: ConfigurationDirectory= is not its --output $nfd_dir"
+
 # ---- systemd-analyze verify ----------------------------------------------
 # verify checks that ExecStart='s program exists: a copy of the units whose
 # ExecStart= names the DESTDIR's hvcapd (nothing else changes).  The
@@ -107,11 +125,14 @@ units="$tmp/units"
 mkdir -p "$units"
 cp "$socket" "$units/"
 sed "s|^ExecStart=$daemon |ExecStart=$root$daemon |" "$service" >"$units/hvcapd.service"
+cp "$nfd_timer" "$units/"
+sed "s|^ExecStart=$nfd_hvctl |ExecStart=$root$nfd_hvctl |" "$nfd_service" >"$units/hvcap-nfd.service"
 manpath=$(dirname "$(dirname "$man8")")
 if command -v man >/dev/null 2>&1; then man=yes; else man=no; fi
-echo "MANPATH=$manpath systemd-analyze verify --man=$man $units/hvcapd.socket $units/hvcapd.service"
+echo "MANPATH=$manpath systemd-analyze verify --man=$man $units/hvcapd.socket $units/hvcapd.service" \
+	"$units/hvcap-nfd.timer $units/hvcap-nfd.service"
 MANPATH="$manpath" systemd-analyze verify --man="$man" "$units/hvcapd.socket" "$units/hvcapd.service" \
-	>"$tmp/verify" 2>&1
+	"$units/hvcap-nfd.timer" "$units/hvcap-nfd.service" >"$tmp/verify" 2>&1
 rc=$?
 if [ "$rc" -ne 0 ] || [ -s "$tmp/verify" ]; then
 	fail "systemd-analyze verify: exit $rc"
@@ -128,6 +149,17 @@ grep '✗' "$tmp/security" | sed 's/^/    /'
 echo "exposure: ${exposure:-unknown} (at most 2.0)"
 if [ -z "$exposure" ] || [ "$rc" -ne 0 ] || ! awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }'; then
 	fail "systemd-analyze security: exposure ${exposure:-unknown}, exit $rc"
+	tail -5 "$tmp/security"
+fi
+# hvcap-nfd.service runs as root (it writes root's /etc), which costs it 0.4; at most 2.0 all the same.
+echo "systemd-analyze security --offline=yes --threshold=20 --no-pager $units/hvcap-nfd.service"
+systemd-analyze security --offline=yes --threshold=20 --no-pager "$units/hvcap-nfd.service" >"$tmp/security" 2>&1
+rc=$?
+exposure=$(sed -n 's/.*Overall exposure level for hvcap-nfd.service: \([0-9.]*\).*/\1/p' "$tmp/security")
+grep '✗' "$tmp/security" | sed 's/^/    /'
+echo "exposure: ${exposure:-unknown} (at most 2.0)"
+if [ -z "$exposure" ] || [ "$rc" -ne 0 ] || ! awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }'; then
+	fail "systemd-analyze security hvcap-nfd.service: exposure ${exposure:-unknown}, exit $rc"
 	tail -5 "$tmp/security"
 fi
 
@@ -323,6 +355,57 @@ expect 1 "hvctl host show outside $sgroup" as_other "$hvctl" --address "$addr" h
 grep -q 'Permission denied' "$tmp/err" || fail "host show outside $sgroup: not EACCES: $(cat "$tmp/err")"
 expect 1 "hvctl top --once outside $sgroup" as_other "$hvctl" top --once --control "$control"
 grep -q 'Permission denied' "$tmp/err" || fail "top outside $sgroup: not EACCES: $(cat "$tmp/err")"
+
+# hvcap-nfd.service's ExecStart=, as the unit runs it: root without
+# capabilities, in the hvcap group (how it reaches the socket in the
+# hvcap-only run directory), the default address moved with /run/hvcap, and
+# features.d a scratch directory.  The file is renamed into place: each run
+# leaves a new inode and no dot file.
+nfd_out="$tmp/features.d"
+mkdir -m 0755 "$nfd_out"
+nfd_groups=$(unit_key "$nfd_service" SupplementaryGroups)
+nfd_umask=$(unit_key "$nfd_service" UMask)
+nfd_cmd=$(printf '%s\n' "$nfd_exec" | sed -e "s|^$nfd_hvctl |$hvctl |" -e "s| --output $nfd_dir| --output $nfd_out|")
+echo "hvcap-nfd: $nfd_cmd"
+# (In a function: its positional parameters leave hvcapd's alone.)
+run_nfd() {
+	set -f
+	# shellcheck disable=SC2086
+	set -- $nfd_cmd
+	set +f
+	# shellcheck disable=SC2016 # the inner sh expands $0 and $@
+	env HVCAP_ADDRESS="$addr" setpriv --groups "$nfd_groups" --no-new-privs --inh-caps=-all --bounding-set=-all \
+		sh -c 'umask "$0" && exec "$@"' "$nfd_umask" "$@"
+}
+expect 0 "hvcap-nfd.service's ExecStart=" run_nfd
+[ ! -s "$tmp/err" ] || fail "hvcap-nfd: did not ask hvcapd: $(cat "$tmp/err")"
+nfd_file="$nfd_out/hvcap"
+if [ ! -f "$nfd_file" ]; then
+	fail "hvcap-nfd: no $nfd_file: $(ls -A "$nfd_out")"
+else
+	[ "$(stat -c '%U %a' "$nfd_file")" = "root 644" ] ||
+		fail "$nfd_file is $(stat -c '%U %a' "$nfd_file"), not root 644"
+	# Comments, then the expiry 30 minutes from now, then the labels.
+	head -1 "$nfd_file" | grep -q '^# ' || fail "hvcap-nfd: first line is not a comment: $(head -1 "$nfd_file")"
+	expiry=$(grep -v '^# [^+]' "$nfd_file" | head -1)
+	case "$expiry" in
+	'# +expiry-time='*) ;;
+	*) fail "hvcap-nfd: after the comments, not the expiry: $expiry" ;;
+	esac
+	left=$(($(date -u -d "${expiry#*=}" +%s) - $(date +%s)))
+	if [ "$left" -le 1700 ] || [ "$left" -gt 1800 ]; then
+		fail "hvcap-nfd: expiry ${expiry#*=} is not 30m from now"
+	fi
+	grep -v '^#' "$nfd_file" | head -1 | grep -q '^hvcap\.io/fingerprint=' ||
+		fail "hvcap-nfd: first label is not the fingerprint: $(grep -v '^#' "$nfd_file" | head -1)"
+	fp=$("$hvctl" --address "$addr" host export | jq -r .fingerprint)
+	grep -qx "hvcap.io/fingerprint=$fp" "$nfd_file" || fail "hvcap-nfd: the fingerprint is not hvcapd's $fp"
+	sed -n '1,/^[^#]/p' "$nfd_file" | sed 's/^/    /'
+	ino=$(stat -c %i "$nfd_file")
+	expect 0 "hvcap-nfd.service's ExecStart= again" run_nfd
+	[ "$(stat -c %i "$nfd_file")" != "$ino" ] || fail "hvcap-nfd: the file was rewritten in place, not renamed"
+	[ "$(ls -A "$nfd_out")" = hvcap ] || fail "hvcap-nfd: left in features.d: $(ls -A "$nfd_out")"
+fi
 
 # ExecReload=: SIGHUP re-probes and hvcapd goes on serving.
 kill -HUP "$pid"
