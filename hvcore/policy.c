@@ -595,6 +595,36 @@ void hv_policy_target_use_probe(struct hv_policy_target *t, const struct caps_ho
 	t->host.supported_xss = d1 && d1->index == 1 ? d1->ecx | (uint64_t)d1->edx << 32 : 0;
 }
 
+void hv_policy_target_from_record(struct hv_policy_target *ret, const struct caps_host_record *r, bool avic,
+				  bool x2avic, struct hv_feature_status status[CAPS_NR_FEATURE_IDS])
+{
+	const struct caps_cpuid_entry *e;
+	struct hv_host_params p;
+
+	memset(ret, 0, sizeof(*ret));
+	for (int f = 0; f < CAPS_NR_FEATURE_IDS; f++)
+		status[f] = caps_has(&r->features, f)
+			? (struct hv_feature_status) { .reason = HV_REASON_SUPPORTED }
+			: (struct hv_feature_status) { .reason = HV_REASON_NOT_REPORTED_BY_KVM,
+						       .detail = "in the host record" };
+	ret->raw = &r->supported;
+	if (hv_host_params_from_record(&p, r, &r->supported) == 0) {
+		ret->host.vendor = p.vendor;
+		ret->host.tdp = p.tdp;
+		ret->host.nested = p.nested;
+		ret->host.amx_permitted = p.amx_permitted;
+		ret->host.snp = p.snp && caps_has(&r->features, X86_FEATURE_SEV_SNP);
+	}
+	ret->host.enable_apicv = ret->host.vendor == HV_VENDOR_AMD ? avic : true;
+	ret->host.x2avic = x2avic;
+	ret->host.host_eraps = caps_has(&r->features, X86_FEATURE_ERAPS);
+	ret->host.host_maxphyaddr = 36;
+	e = caps_cpuid_find(&r->supported, 0x80000008, CAPS_CPUID_INDEX_ANY);
+	if (e && (e->eax & 0xff))
+		ret->host.host_maxphyaddr = (int)(e->eax & 0xff);
+	hv_policy_target_use_probe(ret, r, status);
+}
+
 int hv_policy_evaluate(const struct caps_policy *policy, const struct hv_policy_target *target,
 		       enum caps_names names, struct caps_evaluation *ret)
 {

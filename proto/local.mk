@@ -16,6 +16,7 @@ proto_libproto_la_SOURCES = \
 	include/proto/varlink.h \
 	proto/client.c \
 	proto/host-json.c \
+	proto/host-record-read.c \
 	proto/idl-builtin.h \
 	proto/idl.c \
 	proto/json-build.h \

@@ -59,6 +59,20 @@ void hv_policy_target_use_probe(struct hv_policy_target *t, const struct caps_ho
 				const struct hv_feature_status *status);
 
 /*
+ * A target from a host record read back from elsewhere (`hvctl host
+ * export --format json` on that host): KVM's own answer as recorded, no
+ * model.  The record's supported CPUID stands for the host's raw CPUID
+ * (the record has no other), its features for kvm_cpu_caps; the vendor,
+ * TDP and nesting come from its parameters (hv_host_params_from_record()),
+ * AVIC and x2AVIC from the HostRecord's avic and x2avic.  status is
+ * filled: supported, or not_reported_by_kvm with the detail "in the host
+ * record" (callers with better reasons may overwrite them).  r and status
+ * must outlive the target.
+ */
+void hv_policy_target_from_record(struct hv_policy_target *ret, const struct caps_host_record *r, bool avic,
+				  bool x2avic, struct hv_feature_status status[CAPS_NR_FEATURE_IDS]);
+
+/*
  * Evaluate policy on target, feature names in the given spelling.
  * 0 (the verdict is in ret->accepted), or -ENOMEM / -EINVAL when the
  * evaluation itself could not run.

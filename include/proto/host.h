@@ -44,6 +44,31 @@ struct json_object *proto_host_record_to_json(const struct caps_host_record *r,
 					      const struct proto_host_derived *d,
 					      enum caps_names names);
 
+struct proto_error;
+
+/*
+ * The HostRecord in v: v itself when it has backend, fingerprint and
+ * cpuid, or v's "host" when that is an object (an export of `hvctl host
+ * export --format json`, or Host.Describe's reply).  NULL otherwise: v
+ * is no record (a raw CPUID dump in hvcap JSON has none of these).
+ */
+struct json_object *proto_host_record_unwrap(struct json_object *v);
+
+/*
+ * Read a HostRecord (proto/host-record-read.c) as proto_host_record_to_json()
+ * writes it into *ret, and level, avic and x2avic into *derived (may be
+ * NULL).  Strict: every key of the IDL type is required but microcode
+ * (null or absent when unknown), unknown keys and features, wrong types,
+ * integers out of range and arrays past the record's capacity
+ * (CAPS_CPUID_MAX_ENTRIES, CAPS_MSR_MAX, CAPS_PARAM_MAX, CAPS_KVM_CAP_MAX)
+ * are refused; err names the path at fault, path naming v.  Features are
+ * taken as listed, in either spelling; kvm_caps' names are checked but not
+ * kept (NULL: a record's names are static).  0, -EINVAL, -E2BIG (a count
+ * past its array) or -ENOMEM; *ret is untouched on failure.
+ */
+int proto_host_record_from_json(struct json_object *v, const char *path, struct caps_host_record *ret,
+				struct proto_host_derived *derived, struct proto_error *err);
+
 /*
  * CPUID entries as [CpuidEntry] (a new reference): {function, index,
  * flags, eax, ebx, ecx, edx} each, in order.  NULL with errno ENOMEM.

@@ -18,7 +18,9 @@
 
 #include <hvcore/fleet.h>
 #include <libcaps/file.h>
+#include <proto/host.h>
 #include <proto/idl.h>
+#include <proto/json-decode.h>
 #include <proto/policy.h>
 
 #include "daemon-client.h"
@@ -390,6 +392,193 @@ START_TEST(test_baseline_bad_arguments_and_nothing_common)
 	hv_baseline_done(b);	/* done twice is harmless */
 	free(b);
 	free(empty);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Baselines over exported host records (proto/host-record-read.c). */
+
+/* h's model record written as HostRecord and read back, field by field equal. */
+static struct caps_host_record *record_round_trip(const struct host *h, struct proto_host_derived *d)
+{
+	struct caps_host_record *r = calloc(1, sizeof(*r));
+	struct proto_error err = { { 0 } };
+	struct json_object *o, *again;
+
+	ck_assert_ptr_nonnull(r);
+	d->level = hv_x86_64_level(&h->model.record.features);
+	d->avic = hv_host_is_avic_enabled(&h->target.host);
+	d->x2avic = hv_host_is_x2avic_enabled(&h->target.host);
+	o = proto_host_record_to_json(&h->model.record, d, CAPS_NAMES_LINUX);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_msg(proto_host_record_from_json(o, "host", r, NULL, &err) == 0, "%s: %s: %s", h->name,
+		      err.path, err.message);
+	ck_assert_int_eq(r->backend, h->model.record.backend);
+	ck_assert_str_eq(r->fingerprint, h->model.record.fingerprint);
+	ck_assert_str_eq(r->kernel_release, h->model.record.kernel_release);
+	ck_assert_str_eq(r->vendor_module, h->model.record.vendor_module);
+	ck_assert_int_eq(r->api_version, h->model.record.api_version);
+	ck_assert(caps_equal(&r->features, &h->model.record.features));
+	ck_assert_uint_eq(r->supported.nent, h->model.record.supported.nent);
+	ck_assert(memcmp(r->supported.entries, h->model.record.supported.entries,
+			 r->supported.nent * sizeof(r->supported.entries[0])) == 0);
+	ck_assert_uint_eq(r->emulated.nent, h->model.record.emulated.nent);
+	ck_assert(memcmp(r->emulated.entries, h->model.record.emulated.entries,
+			 r->emulated.nent * sizeof(r->emulated.entries[0])) == 0);
+	ck_assert_uint_eq(r->n_params, h->model.record.n_params);
+	/* The strings, not the bytes past their NULs. */
+	for (size_t k = 0; k < r->n_params; k++) {
+		ck_assert_str_eq(r->params[k].module, h->model.record.params[k].module);
+		ck_assert_str_eq(r->params[k].name, h->model.record.params[k].name);
+		ck_assert_str_eq(r->params[k].value, h->model.record.params[k].value);
+	}
+	ck_assert_uint_eq(r->msrs.n, h->model.record.msrs.n);
+	/* Written again, the same text. */
+	again = proto_host_record_to_json(r, d, CAPS_NAMES_LINUX);
+	ck_assert_ptr_nonnull(again);
+	ck_assert_str_eq(json_object_to_json_string(again), json_object_to_json_string(o));
+	json_object_put(again);
+	json_object_put(o);
+	return r;
+}
+
+/* _i: 0 plain, 1 --migratable.  Records of the four Intel hosts give the dumps' baseline. */
+START_TEST(test_baseline_records_equal_dumps)
+{
+	unsigned flags = _i ? HV_BASELINE_MIGRATABLE : 0;
+	struct host *hosts[N_INTEL];
+	struct hv_policy_target targets[N_INTEL], rt[N_INTEL];
+	struct caps_host_record *records[N_INTEL];
+	struct hv_feature_status (*status)[CAPS_NR_FEATURE_IDS] = calloc(N_INTEL, sizeof(*status));
+	struct hv_baseline *from_dumps, *from_records, *mixed;
+
+	ck_assert_ptr_nonnull(status);
+	intel_hosts(hosts, targets);
+	for (size_t i = 0; i < N_INTEL; i++) {
+		struct proto_host_derived d;
+
+		records[i] = record_round_trip(hosts[i], &d);
+		hv_policy_target_from_record(&rt[i], records[i], d.avic, d.x2avic, status[i]);
+	}
+	from_dumps = baseline_new(targets, N_INTEL, flags);
+	from_records = baseline_new(rt, N_INTEL, flags);
+	ck_assert_int_eq(from_dumps->outcome, HV_BASELINE_OK);
+	ck_assert_int_eq(from_records->outcome, HV_BASELINE_OK);
+	ck_assert_uint_eq(from_records->policy.n_features, from_dumps->policy.n_features);
+	for (size_t k = 0; k < from_dumps->policy.n_features; k++)
+		ck_assert_int_eq(from_records->policy.features[k].feature, from_dumps->policy.features[k].feature);
+	ck_assert_int_eq(from_records->policy.phys_bits, from_dumps->policy.phys_bits);
+	ck_assert_int_eq(from_records->phys_bits, from_dumps->phys_bits);
+	ck_assert_int_eq(from_records->policy.has_vendor, from_dumps->policy.has_vendor);
+	ck_assert(caps_equal(&from_records->partial, &from_dumps->partial));
+	ck_assert(caps_equal(&from_records->excluded, &from_dumps->excluded));
+	/* The same hosts lack the same features; a record's reason says where it came from. */
+	ck_assert_uint_eq(from_records->n_lacks, from_dumps->n_lacks);
+	for (size_t k = 0; k < from_records->n_lacks; k++) {
+		ck_assert_int_eq(from_records->lacks[k].feature, from_dumps->lacks[k].feature);
+		ck_assert_int_eq(from_records->lacks[k].host, from_dumps->lacks[k].host);
+		ck_assert_int_eq(from_records->lacks[k].reason, HV_REASON_NOT_REPORTED_BY_KVM);
+		ck_assert_str_eq(from_records->lacks[k].detail, "in the host record");
+	}
+	/* Every host accepts the records' baseline, as modelled too. */
+	for (size_t i = 0; i < N_INTEL; i++)
+		assert_accepted(&from_records->policy, hosts[i]);
+
+	/* A mixed set: records for the first two, dumps for the rest. */
+	rt[2] = targets[2];
+	rt[3] = targets[3];
+	mixed = baseline_new(rt, N_INTEL, flags);
+	ck_assert_int_eq(mixed->outcome, HV_BASELINE_OK);
+	ck_assert_uint_eq(mixed->policy.n_features, from_dumps->policy.n_features);
+	ck_assert_int_eq(mixed->policy.phys_bits, from_dumps->policy.phys_bits);
+
+	hv_baseline_done(from_dumps);
+	hv_baseline_done(from_records);
+	hv_baseline_done(mixed);
+	free(from_dumps);
+	free(from_records);
+	free(mixed);
+	for (size_t i = 0; i < N_INTEL; i++) {
+		free(records[i]);
+		free(hosts[i]);
+	}
+	free(status);
+}
+END_TEST
+
+/* Records truncated, hostile or off by one field: refused, the path named. */
+START_TEST(test_record_reader_refuses_bad_records)
+{
+	static const struct {
+		const char *edit;	/* a Python-free edit: key to replace and its new JSON value */
+		const char *value;
+		const char *path;
+	} rows[] = {
+		{ "backend", "\"xen\"", "host.backend" },
+		{ "level", "5", "host.level" },
+		{ "api_version", "\"12\"", "host.api_version" },
+		{ "features", "[\"no_such_feature\"]", "host.features[0]" },
+		{ "cpuid", "[{\"function\": 0}]", "host.cpuid[0]" },
+		{ "cpuid", "[{\"function\": 4294967296, \"index\": 0, \"flags\": 0, \"eax\": 0, \"ebx\": 0, "
+			   "\"ecx\": 0, \"edx\": 0}]", "host.cpuid[0].function" },
+		{ "msrs", "[{\"index\": 1, \"value\": \"0xzz\"}]", "host.msrs[0].value" },
+		{ "fingerprint", "\"\"", "host.fingerprint" },
+		{ "unknown_key", "1", "host.unknown_key" },
+	};
+	struct host *h = host_new("Core-i7-8700", NULL);
+	struct proto_host_derived d = { .level = 3 };
+	struct caps_host_record *r = calloc(1, sizeof(*r));
+	struct json_object *o = proto_host_record_to_json(&h->model.record, &d, CAPS_NAMES_LINUX);
+	struct json_object *big, *entries;
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_ptr_nonnull(o);
+	for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
+		struct json_object *copy = NULL, *v;
+		struct proto_error err = { { 0 } };
+
+		ck_assert_int_eq(json_object_deep_copy(o, &copy, NULL), 0);
+		v = json_tokener_parse(rows[k].value);
+		ck_assert_ptr_nonnull(v);
+		json_object_object_add(copy, rows[k].edit, v);
+		ck_assert_int_eq(proto_host_record_from_json(copy, "host", r, NULL, &err), -EINVAL);
+		ck_assert_msg(strncmp(err.path, rows[k].path, strlen(rows[k].path)) == 0, "%s: path %s: %s",
+			      rows[k].path, err.path, err.message);
+		json_object_put(copy);
+	}
+	/* A required key missing. */
+	{
+		struct json_object *copy = NULL;
+		struct proto_error err = { { 0 } };
+
+		ck_assert_int_eq(json_object_deep_copy(o, &copy, NULL), 0);
+		json_object_object_del(copy, "cpuid");
+		ck_assert_int_eq(proto_host_record_from_json(copy, "host", r, NULL, &err), -EINVAL);
+		ck_assert_ptr_nonnull(strstr(err.path, "cpuid"));
+		ck_assert_ptr_nonnull(strstr(err.message, "missing"));
+		json_object_put(copy);
+	}
+	/* Past the record's capacity: 257 CPUID entries. */
+	big = NULL;	/* json_object_deep_copy() wants an empty destination */
+	ck_assert_int_eq(json_object_deep_copy(o, &big, NULL), 0);
+	entries = json_object_object_get(big, "cpuid");
+	while (json_object_array_length(entries) <= CAPS_CPUID_MAX_ENTRIES)
+		json_object_array_add(entries, json_object_get(json_object_array_get_idx(entries, 0)));
+	ck_assert_int_eq(proto_host_record_from_json(big, "host", r, NULL, NULL), -E2BIG);
+	json_object_put(big);
+	/* Not an object; and what unwrap takes for a record. */
+	ck_assert_int_eq(proto_host_record_from_json(entries = json_object_new_int(1), "host", r, NULL, NULL), -EINVAL);
+	json_object_put(entries);
+	ck_assert_ptr_eq(proto_host_record_unwrap(o), o);
+	big = json_object_new_object();
+	json_object_object_add(big, "host", json_object_get(o));
+	ck_assert_ptr_eq(proto_host_record_unwrap(big), o);
+	json_object_object_add(big, "host", json_object_new_array());
+	ck_assert_ptr_null(proto_host_record_unwrap(big));
+	json_object_put(big);
+	json_object_put(o);
+	free(r);
+	free(h);
 }
 END_TEST
 
@@ -1058,6 +1247,8 @@ int main(void)
 	tcase_add_test(tc, test_baseline_mixed_vendors_refused_unless_subset);
 	tcase_add_test(tc, test_baseline_one_host_is_its_supported_set);
 	tcase_add_test(tc, test_baseline_bad_arguments_and_nothing_common);
+	tcase_add_loop_test(tc, test_baseline_records_equal_dumps, 0, 2);
+	tcase_add_test(tc, test_record_reader_refuses_bad_records);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
