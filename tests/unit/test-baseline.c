@@ -56,12 +56,45 @@ static void host_model(struct host *h, const char *const *params)
 	hv_policy_target_from_model(&h->target, &h->model, &h->params, &h->raw.cpuid);
 }
 
+/*
+ * What the helpers below allocate is tracked, and what a test leaves is
+ * freed by its teardown: the test programs run under LeakSanitizer.
+ * test_free() forgets a tracked pointer and frees it.
+ */
+#define MAX_TRACKED 512
+static void *tracked[MAX_TRACKED];
+static size_t n_tracked;
+
+static void *track(void *p)
+{
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_lt(n_tracked, MAX_TRACKED);
+	tracked[n_tracked++] = p;
+	return p;
+}
+
+static void test_free(void *p)
+{
+	for (size_t i = 0; p && i < n_tracked; i++) {
+		if (tracked[i] == p) {
+			tracked[i] = tracked[--n_tracked];
+			break;
+		}
+	}
+	free(p);
+}
+
+static void free_tracked(void)
+{
+	while (n_tracked)
+		free(tracked[--n_tracked]);
+}
+
 /* The dump of cpu, unmodelled: change it, then host_model(). */
 static struct host *host_read(const char *cpu)
 {
-	struct host *h = calloc(1, sizeof(*h));
+	struct host *h = track(calloc(1, sizeof(*h)));
 
-	ck_assert_ptr_nonnull(h);
 	snprintf(h->name, sizeof(h->name), "%s", cpu);
 	ck_assert_msg(read_testdata(cpu, &h->raw), "no dump of %s in %s", cpu, dir);
 	return h;
@@ -110,15 +143,14 @@ static void assert_accepted(const struct caps_policy *p, const struct host *h)
 
 	ck_assert_msg(ev->accepted && ev->n_problems == 0, "%s rejects the baseline: %s: %s", h->name,
 		      ev->n_problems ? ev->problems[0].feature : "", ev->n_problems ? ev->problems[0].detail : "");
-	free(ev);
+	test_free(ev);
 }
 
 static struct caps_policy *policy_new(const char *json)
 {
-	struct caps_policy *p = malloc(sizeof(*p));
+	struct caps_policy *p = track(malloc(sizeof(*p)));
 	struct proto_error err = { { 0 } };
 
-	ck_assert_ptr_nonnull(p);
 	ck_assert_msg(proto_policy_parse(json, strlen(json), p, &err) == 0, "%s: %s", err.path, err.message);
 	return p;
 }
@@ -155,9 +187,8 @@ static void intel_hosts(struct host *hosts[N_INTEL], struct hv_policy_target tar
 
 static struct hv_baseline *baseline_new(const struct hv_policy_target *t, size_t n, unsigned flags)
 {
-	struct hv_baseline *b = malloc(sizeof(*b));
+	struct hv_baseline *b = track(malloc(sizeof(*b)));
 
-	ck_assert_ptr_nonnull(b);
 	ck_assert_int_eq(hv_baseline_compute(t, n, flags, CAPS_NAMES_LINUX, b), 0);
 	return b;
 }
@@ -219,8 +250,8 @@ START_TEST(test_baseline_intel_accepted_by_every_host)
 	for (size_t i = 0; i < N_INTEL; i++)
 		assert_accepted(back, hosts[i]);
 	hv_baseline_done(b);
-	free(b);
-	free(back);
+	test_free(b);
+	test_free(back);
 }
 END_TEST
 
@@ -299,7 +330,7 @@ START_TEST(test_baseline_intel_is_maximal)
 			ck_assert_msg(ev->accepted == (!lacks[i] || emulated[i]), "%s on %s: accepted %d, lacks %d",
 				      caps_feature_name(f, CAPS_NAMES_LINUX), hosts[i]->name, ev->accepted, lacks[i]);
 			rejected_somewhere |= !ev->accepted;
-			free(ev);
+			test_free(ev);
 		}
 		for (size_t i = 0; i < N_INTEL; i++)
 			ck_assert(rejected_somewhere || !lacks[i] || emulated[i]);
@@ -309,8 +340,8 @@ START_TEST(test_baseline_intel_is_maximal)
 	ck_assert(caps_has(&b->partial, X86_FEATURE_AVX512F));
 	ck_assert(caps_has(&b->partial, X86_FEATURE_AMX_TILE));
 	hv_baseline_done(b);
-	free(b);
-	free(p);
+	test_free(b);
+	test_free(p);
 }
 END_TEST
 
@@ -342,7 +373,7 @@ START_TEST(test_baseline_mixed_vendors_refused_unless_subset)
 	assert_accepted(&b->policy, intel);
 	assert_accepted(&b->policy, amd);
 	hv_baseline_done(b);
-	free(b);
+	test_free(b);
 }
 END_TEST
 
@@ -359,7 +390,7 @@ START_TEST(test_baseline_one_host_is_its_supported_set)
 	ck_assert(caps_is_empty(&b->partial));
 	assert_accepted(&b->policy, h);
 	hv_baseline_done(b);
-	free(b);
+	test_free(b);
 }
 END_TEST
 
@@ -390,8 +421,8 @@ START_TEST(test_baseline_bad_arguments_and_nothing_common)
 	ck_assert_uint_gt(b->n_lacks, 50);
 	hv_baseline_done(b);
 	hv_baseline_done(b);	/* done twice is harmless */
-	free(b);
-	free(empty);
+	test_free(b);
+	test_free(empty);
 }
 END_TEST
 
@@ -495,14 +526,14 @@ START_TEST(test_baseline_records_equal_dumps)
 	hv_baseline_done(from_dumps);
 	hv_baseline_done(from_records);
 	hv_baseline_done(mixed);
-	free(from_dumps);
-	free(from_records);
-	free(mixed);
+	test_free(from_dumps);
+	test_free(from_records);
+	test_free(mixed);
 	for (size_t i = 0; i < N_INTEL; i++) {
-		free(records[i]);
-		free(hosts[i]);
+		test_free(records[i]);
+		test_free(hosts[i]);
 	}
-	free(status);
+	test_free(status);
 }
 END_TEST
 
@@ -577,8 +608,8 @@ START_TEST(test_record_reader_refuses_bad_records)
 	ck_assert_ptr_null(proto_host_record_unwrap(big));
 	json_object_put(big);
 	json_object_put(o);
-	free(r);
-	free(h);
+	test_free(r);
+	test_free(h);
 }
 END_TEST
 
@@ -601,8 +632,8 @@ static struct hv_migrate_result *migrate(const struct caps_policy *policy, const
 	ck_assert_msg(ev->accepted, "the policy is rejected on %s: %s", from->name,
 		      ev->n_problems ? ev->problems[0].detail : "");
 	ck_assert_int_eq(hv_migrate_check(&ev->guest_cpuid, &to->target, names, res), 0);
-	free(ev);
-	free(host);
+	test_free(ev);
+	test_free(host);
 	return res;
 }
 
@@ -652,7 +683,7 @@ START_TEST(test_migrate_newer_to_older_names_the_blocking_features)
 	for (size_t i = 0; i < r->n_blockers; i++)
 		ck_assert_msg(caps_feature_lookup(r->blockers[i].feature) >= 0, "%s", r->blockers[i].feature);
 	/* The QEMU spelling when asked. */
-	free(r);
+	test_free(r);
 	r = migrate(NULL, sky, bdw, CAPS_NAMES_QEMU);
 	for (size_t i = 0; i < r->n_blockers; i++) {
 		int f = caps_feature_lookup(r->blockers[i].feature);
@@ -661,11 +692,11 @@ START_TEST(test_migrate_newer_to_older_names_the_blocking_features)
 		ck_assert_str_eq(r->blockers[i].feature, caps_feature_name(f, CAPS_NAMES_QEMU));
 	}
 	ck_assert_ptr_nonnull(find_blocker(r, "fdp-excptn-only", NULL));
-	free(r);
+	test_free(r);
 
 	r = migrate(NULL, bdw, sky, CAPS_NAMES_LINUX);
 	assert_ok(r, "Broadwell to Skylake-SP");
-	free(r);
+	test_free(r);
 }
 END_TEST
 
@@ -677,7 +708,7 @@ START_TEST(test_migrate_to_the_same_host_is_ok)
 
 	assert_ok(r, all_cpus[_i]);
 	ck_assert_uint_eq(r->n_warnings, 0);
-	free(r);
+	test_free(r);
 }
 END_TEST
 
@@ -701,13 +732,13 @@ START_TEST(test_migrate_baseline_moves_both_ways)
 
 			snprintf(what, sizeof(what), "baseline from %s to %s", cpus[i], cpus[j]);
 			assert_ok(r, what);
-			free(r);
+			test_free(r);
 		}
 	/* Only PMU and max-leaf differences, which the baseline warns about, could block: none here. */
 	for (size_t i = 0; i < b->n_warnings; i++)
 		ck_assert_msg(!strstr(b->warnings[i], "cannot move"), "%s", b->warnings[i]);
 	hv_baseline_done(b);
-	free(b);
+	test_free(b);
 }
 END_TEST
 
@@ -725,14 +756,14 @@ START_TEST(test_migrate_invtsc_is_not_migratable)
 	ck_assert_uint_eq(b->source, 1);
 	ck_assert_uint_eq(b->destination, 1);
 	ck_assert_uint_eq(b->function, 0x80000007);
-	free(r);
-	free(p);
+	test_free(r);
+	test_free(p);
 	/* A migratable base host leaves it out: nothing blocks. */
 	p = policy_new("{\"base\": \"host\", \"migratable\": true}");
 	r = migrate(p, h, h, CAPS_NAMES_LINUX);
 	assert_ok(r, "base host, migratable");
-	free(r);
-	free(p);
+	test_free(r);
+	test_free(p);
 }
 END_TEST
 
@@ -757,14 +788,14 @@ START_TEST(test_migrate_maxphyaddr_not_greater)
 	ck_assert_int_eq(bl->reg, CAPS_REG_EAX);
 	ck_assert_uint_eq(bl->lsb, 0);
 	ck_assert_uint_eq(bl->msb, 7);
-	free(r);
+	test_free(r);
 	r = migrate(NULL, b, a, CAPS_NAMES_LINUX);
 	assert_ok(r, "39 bits to 46");
-	free(r);
+	test_free(r);
 	r = migrate(narrow, a, b, CAPS_NAMES_LINUX);
 	assert_ok(r, "phys_bits 39 to 39");
-	free(r);
-	free(narrow);
+	test_free(r);
+	test_free(narrow);
 }
 END_TEST
 
@@ -783,10 +814,10 @@ START_TEST(test_migrate_guest_phys_bits_not_greater)
 	ck_assert_uint_eq(bl->lsb, 16);
 	ck_assert_uint_eq(bl->msb, 23);
 	ck_assert_ptr_null(find_blocker(r, "phys_bits", "MAXPHYADDR"));
-	free(r);
+	test_free(r);
 	r = migrate(NULL, b, a, CAPS_NAMES_LINUX);
 	ck_assert_ptr_null(find_blocker(r, "phys_bits", NULL));
-	free(r);
+	test_free(r);
 }
 END_TEST
 
@@ -819,10 +850,10 @@ START_TEST(test_migrate_xsave_layout_equal)
 	ck_assert_uint_eq(bl->source, 0);
 	ck_assert_uint_eq(bl->destination, 1);
 	ck_assert_uint_eq(r->n_blockers, 3);
-	free(r);
+	test_free(r);
 
 	/* A guest whose XCR0 has PKRU (without PKU) cannot go where KVM offers no PKRU state. */
-	free(b);
+	test_free(b);
 	b = host_new("Xeon-E5-2650-v4", NULL);
 	ev = evaluate(policy_new("{\"base\": \"host\"}"), b);
 	d0 = (struct caps_cpuid_entry *)caps_cpuid_find(&ev->guest_cpuid, 0xd, 0);
@@ -841,8 +872,8 @@ START_TEST(test_migrate_xsave_layout_equal)
 			ev->guest_cpuid.entries[i].ecx &= ~caps_feature_mask(X86_FEATURE_XSAVE);
 	ck_assert_int_eq(hv_migrate_check(&ev->guest_cpuid, &b->target, CAPS_NAMES_LINUX, r), 0);
 	assert_ok(r, "no XSAVE");
-	free(r);
-	free(ev);
+	test_free(r);
+	test_free(ev);
 }
 END_TEST
 
@@ -872,17 +903,17 @@ START_TEST(test_migrate_rap_size_equal)
 	ck_assert_uint_eq(bl->lsb, 16);
 	ck_assert_uint_eq(bl->msb, 23);
 	ck_assert_uint_eq(r->n_blockers, 1);
-	free(r);
+	test_free(r);
 	r = migrate(NULL, b, a, CAPS_NAMES_LINUX);	/* equal: smaller to larger blocks too */
 	ck_assert_ptr_nonnull(find_blocker(r, "eraps", "RapSize"));
-	free(r);
+	test_free(r);
 	r = migrate(NULL, a, c, CAPS_NAMES_LINUX);
 	assert_ok(r, "RapSize 64 to 64");
-	free(r);
+	test_free(r);
 	r = migrate(no_eraps, a, b, CAPS_NAMES_LINUX);
 	assert_ok(r, "no ERAPS, RapSize differs");
-	free(r);
-	free(no_eraps);
+	test_free(r);
+	test_free(no_eraps);
 }
 END_TEST
 
@@ -906,13 +937,13 @@ START_TEST(test_migrate_avx10_version_not_greater)
 	ck_assert_uint_eq(bl->source, 2);
 	ck_assert_uint_eq(bl->destination, 1);
 	ck_assert_uint_eq(bl->function, 0x24);
-	free(r);
+	test_free(r);
 	r = migrate(NULL, a, c, CAPS_NAMES_LINUX);
 	ck_assert_ptr_nonnull(find_blocker(r, "avx10", "AVX10 version"));
-	free(r);
+	test_free(r);
 	r = migrate(NULL, b, a, CAPS_NAMES_LINUX);
 	ck_assert_ptr_null(find_blocker(r, "avx10", NULL));
-	free(r);
+	test_free(r);
 }
 END_TEST
 
@@ -934,22 +965,22 @@ START_TEST(test_migrate_pmu_not_greater)
 	ck_assert_ptr_nonnull(find_blocker(r, "pmu", "PMU architectural events"));
 	for (size_t i = 0; i < r->n_blockers; i++)
 		ck_assert_str_eq(r->blockers[i].feature, "pmu");
-	free(r);
+	test_free(r);
 	/* The baseline says so: a policy cannot narrow the vPMU. */
 	for (size_t i = 0; i < b->n_warnings; i++)
 		warned |= strstr(b->warnings[i], "PMU general-purpose counters") != NULL;
 	ck_assert(warned);
 	r = migrate(&b->policy, bdw, spr, CAPS_NAMES_LINUX);
 	assert_ok(r, "Broadwell's PMU to Sapphire Rapids");
-	free(r);
+	test_free(r);
 	hv_baseline_done(b);
 
 	b = baseline_new(t0, 2, HV_BASELINE_MIGRATABLE);
 	r = migrate(&b->policy, spr0, bdw0, CAPS_NAMES_LINUX);
 	assert_ok(r, "no PMU");
-	free(r);
+	test_free(r);
 	hv_baseline_done(b);
-	free(b);
+	test_free(b);
 }
 END_TEST
 
@@ -966,9 +997,9 @@ START_TEST(test_migrate_vendor_same)
 	ck_assert_int_eq(bl->rule, HV_MIGRATE_SAME_VENDOR);
 	ck_assert_str_eq(bl->source_vendor, "GenuineIntel");
 	ck_assert_str_eq(bl->destination_vendor, "AuthenticAMD");
-	free(r);
+	test_free(r);
 	hv_baseline_done(b);
-	free(b);
+	test_free(b);
 }
 END_TEST
 
@@ -989,22 +1020,22 @@ START_TEST(test_migrate_warnings_do_not_block)
 	ck_assert(max_leaf);
 	ck_assert(movbe);
 	ck_assert_ptr_null(find_blocker(r, "movbe", NULL));
-	free(r);
-	free(p);
+	test_free(r);
+	test_free(p);
 
 	p = policy_new("{\"features\": {\"sse2\": \"require\"}}");
 	r = migrate(p, sky, bdw, CAPS_NAMES_LINUX);
 	assert_ok(r, "SSE2 only, Skylake-SP to Broadwell");
 	ck_assert_uint_eq(r->n_warnings, 1);
 	ck_assert_str_eq(r->warnings[0].feature, "max_basic_leaf");
-	free(r);
-	free(p);
+	test_free(r);
+	test_free(p);
 
 	r = malloc(sizeof(*r));
 	ck_assert_int_eq(hv_migrate_check(NULL, &bdw->target, CAPS_NAMES_LINUX, r), -EINVAL);
 	ck_assert_int_eq(hv_migrate_check(&bdw->model.record.supported, NULL, CAPS_NAMES_LINUX, r), -EINVAL);
 	ck_assert_str_eq(hv_migrate_rule_name(HV_MIGRATE_NOT_GREATER), "not_greater");
-	free(r);
+	test_free(r);
 }
 END_TEST
 
@@ -1035,7 +1066,7 @@ static char *baseline_params(const char *const *cpus, size_t n, bool named, cons
 			json_object_object_add(h, "name", json_object_new_string(cpus[i]));
 		json_object_object_add(h, "dump", json_object_new_string(text));
 		json_object_array_add(hosts, h);
-		free(text);
+		test_free(text);
 	}
 	json_object_object_add(p, "hosts", hosts);
 	if (extra) {
@@ -1089,9 +1120,9 @@ static struct json_object *offline_baseline(const char *const *cpus, size_t n, u
 		warnings[pb.n_warnings++] = b->warnings[i];
 	o = proto_baseline_to_json(&pb);
 	ck_assert_ptr_nonnull(o);
-	free(lacks);
+	test_free(lacks);
 	hv_baseline_done(b);
-	free(b);
+	test_free(b);
 	return o;
 }
 
@@ -1136,7 +1167,7 @@ START_TEST(test_daemon_baseline)
 	/* Named hosts, migratable: the reply is the offline baseline, to the byte, and fits the IDL. */
 	params = baseline_params(intel_cpus, N_INTEL, true, "{\"migratable\": true}");
 	r = ok("io.hvcap.Policy.Baseline", params);
-	free(params);
+	test_free(params);
 	check_output("Baseline", r);
 	o = offline_baseline(intel_cpus, N_INTEL, HV_BASELINE_MIGRATABLE, true);
 	ck_assert_msg(json_object_equal(r, o), "hvcapd %.300s\noffline %.300s", json_object_to_json_string(r),
@@ -1151,7 +1182,7 @@ START_TEST(test_daemon_baseline)
 	/* Unnamed hosts are named by their index. */
 	params = baseline_params(intel_cpus, 2, false, NULL);
 	r = ok("io.hvcap.Policy.Baseline", params);
-	free(params);
+	test_free(params);
 	o = offline_baseline(intel_cpus, 2, 0, false);
 	ck_assert(json_object_equal(r, o));
 	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(get(r, "hosts"), 1)), "1");
@@ -1161,21 +1192,21 @@ START_TEST(test_daemon_baseline)
 	/* QEMU spellings. */
 	params = baseline_params(intel_cpus, 2, false, "{\"names\": \"qemu\"}");
 	r = ok("io.hvcap.Policy.Baseline", params);
-	free(params);
+	test_free(params);
 	ck_assert_ptr_nonnull(json_object_object_get(get(get(r, "policy"), "features"), "sse4.1"));
 	json_object_put(r);
 
 	/* Mixed vendors: refused, naming each host's vendor; vendor_subset gives their common part. */
 	params = baseline_params(mixed, 2, true, NULL);
 	e = fails_p("io.hvcap.Policy.Baseline", params, "io.hvcap.Policy.MixedVendors");
-	free(params);
+	test_free(params);
 	check_error("MixedVendors", e);
 	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(get(e, "vendors"), 1)), "AuthenticAMD");
 	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(get(e, "hosts"), 1)), "EPYC-7601-32-Core");
 	json_object_put(e);
 	params = baseline_params(mixed, 2, true, "{\"vendor_subset\": true}");
 	r = ok("io.hvcap.Policy.Baseline", params);
-	free(params);
+	test_free(params);
 	check_output("Baseline", r);
 	ck_assert_ptr_null(json_object_object_get(get(r, "policy"), "vendor"));
 	ck_assert_uint_ge(json_object_array_length(get(r, "warnings")), 1);
@@ -1199,7 +1230,7 @@ START_TEST(test_daemon_baseline)
 		json_object_put(e);
 		json_object_put(x);
 	}
-	free(params);
+	test_free(params);
 	fails_parameter("{\"hosts\": []}", "hosts");
 	fails_parameter("{}", "hosts");
 	fails_parameter("{\"hosts\": [{\"name\": \"\", \"dump\": \"x\"}]}", "hosts[0].name");
@@ -1212,16 +1243,16 @@ START_TEST(test_daemon_baseline)
 		many[i] = "Core-i5-650";
 	params = baseline_params(many, HV_BASELINE_MAX_HOSTS, false, NULL);
 	r = ok("io.hvcap.Policy.Baseline", params);
-	free(params);
+	test_free(params);
 	ck_assert_uint_eq(json_object_array_length(get(r, "hosts")), HV_BASELINE_MAX_HOSTS);
 	json_object_put(r);
 	params = baseline_params(many, HV_BASELINE_MAX_HOSTS + 1, false, NULL);
 	e = fails_p("io.hvcap.Policy.Baseline", params, "io.hvcap.LimitExceeded");
-	free(params);
+	test_free(params);
 	ck_assert_str_eq(get_str(e, "limit"), "max_baseline_hosts");
 	ck_assert_int_eq(get_int(e, "value"), HV_BASELINE_MAX_HOSTS);
 	json_object_put(e);
-	free(p);
+	test_free(p);
 }
 END_TEST
 
@@ -1242,6 +1273,7 @@ int main(void)
 	}
 
 	tc = tcase_create("baseline");
+	tcase_add_checked_fixture(tc, NULL, free_tracked);
 	tcase_add_loop_test(tc, test_baseline_intel_accepted_by_every_host, 0, 2);
 	tcase_add_loop_test(tc, test_baseline_intel_is_maximal, 0, 2);
 	tcase_add_test(tc, test_baseline_mixed_vendors_refused_unless_subset);
@@ -1253,6 +1285,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("migrate");
+	tcase_add_checked_fixture(tc, NULL, free_tracked);
 	tcase_add_test(tc, test_migrate_newer_to_older_names_the_blocking_features);
 	tcase_add_loop_test(tc, test_migrate_to_the_same_host_is_ok, 0, sizeof(all_cpus) / sizeof(all_cpus[0]));
 	tcase_add_test(tc, test_migrate_baseline_moves_both_ways);
@@ -1268,6 +1301,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("daemon");
+	tcase_add_checked_fixture(tc, NULL, free_tracked);
 	tcase_add_test(tc, test_daemon_baseline);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
