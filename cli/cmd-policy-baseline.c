@@ -13,9 +13,7 @@
 #include <string.h>
 
 #include <hvcore/fleet.h>
-#include <libcaps/dump.h>
 #include <proto/host.h>
-#include <proto/json-decode.h>
 #include <proto/policy.h>
 
 #include "host.h"
@@ -29,149 +27,19 @@ struct run {
 	struct hv_policy_target targets[HV_BASELINE_MAX_HOSTS];
 	bool from_record[HV_BASELINE_MAX_HOSTS];
 	char labels[HV_BASELINE_MAX_HOSTS][256];	/* a record's hostname or fingerprint */
-	char **details;				/* withheld features' details of records: owned */
-	size_t n_details;
 	struct hv_baseline b;
 };
 
-/* Nesting of an export: the inventory, the host record, its arrays, their objects. */
-#define RECORD_MAX_DEPTH 8
-
 /*
- * The file's text when it is a JSON object holding a host record (an
- * export's "host", or a HostRecord itself): 1 with *ret (a new reference)
- * and *record (borrowed from it); 0 for anything else, which is read as a
- * raw dump; -ENOMEM.
+ * Host i came as a host record: name it by its hostname, or its
+ * fingerprint when it has none or an earlier host has that name (then by
+ * its file).
  */
-static int read_record(const char *path, struct json_object **ret, struct json_object **record)
+static void name_record(struct run *run, size_t i)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	size_t len;
-	struct proto_error err;
-	int r;
+	const struct hvctl_host *h = &run->hosts[i];
+	const char *label = h->hostname;
 
-	*ret = NULL;
-	if (!f)
-		return 0;	/* the dump reader says why */
-	buf = malloc(CAPS_DUMP_MAX_BYTES + 2);
-	if (!buf) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	len = fread(buf, 1, CAPS_DUMP_MAX_BYTES + 1, f);
-	fclose(f);
-	buf[len] = '\0';
-	if (len == 0 || len > CAPS_DUMP_MAX_BYTES || buf[strspn(buf, " \t\r\n")] != '{') {
-		free(buf);
-		return 0;
-	}
-	r = proto_json_parse(buf, len, RECORD_MAX_DEPTH, ret, &err);
-	free(buf);
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0)
-		return 0;	/* not JSON: the dump reader says where */
-	*record = proto_host_record_unwrap(*ret);
-	if (!*record) {
-		json_object_put(*ret);
-		*ret = NULL;
-		return 0;
-	}
-	return 1;
-}
-
-static enum hv_reason reason_lookup(const char *name)
-{
-	for (int i = 0; name && i < NR_HV_REASONS; i++)
-		if (strcmp(hv_reason_name((enum hv_reason)i), name) == 0)
-			return (enum hv_reason)i;
-	return NR_HV_REASONS;
-}
-
-/*
- * An export's inventory says why KVM withholds each feature the host CPU
- * has ("withheld": name, reason, detail, from that host's own model or
- * probe); a feature neither supported nor withheld is not in the host CPU.
- */
-static int apply_withheld(struct run *run, struct hvctl_host *h, struct json_object *inventory)
-{
-	struct json_object *withheld, *w, *v;
-
-	if (!json_object_object_get_ex(inventory, "withheld", &withheld) ||
-	    !json_object_is_type(withheld, json_type_array))
-		return 0;
-	for (int f = 0; f < CAPS_NR_FEATURE_IDS; f++)
-		if (!caps_has(&h->probe.features, f))
-			h->status[f] = (struct hv_feature_status) { .reason = HV_REASON_NOT_IN_HOST_CPU };
-	for (size_t i = 0; i < json_object_array_length(withheld); i++) {
-		const char *name = NULL, *reason = NULL, *detail = NULL;
-		enum hv_reason rs;
-		char **details;
-		int id;
-
-		w = json_object_array_get_idx(withheld, i);
-		if (json_object_object_get_ex(w, "name", &v) && json_object_is_type(v, json_type_string))
-			name = json_object_get_string(v);
-		if (json_object_object_get_ex(w, "reason", &v) && json_object_is_type(v, json_type_string))
-			reason = json_object_get_string(v);
-		if (json_object_object_get_ex(w, "detail", &v) && json_object_is_type(v, json_type_string))
-			detail = json_object_get_string(v);
-		id = name ? caps_feature_lookup(name) : -1;
-		rs = reason_lookup(reason);
-		if (id < 0 || rs == NR_HV_REASONS || rs == HV_REASON_SUPPORTED || caps_has(&h->probe.features, id)) {
-			/* Not one this hvctl knows: what the record itself says. */
-			if (id >= 0 && !caps_has(&h->probe.features, id))
-				h->status[id] = (struct hv_feature_status) {
-					.reason = HV_REASON_NOT_REPORTED_BY_KVM, .detail = "in the host record" };
-			continue;
-		}
-		h->status[id] = (struct hv_feature_status) { .reason = rs };
-		if (!detail)
-			continue;
-		details = realloc(run->details, (run->n_details + 1) * sizeof(*details));
-		if (!details)
-			return -ENOMEM;
-		run->details = details;
-		run->details[run->n_details] = strdup(detail);
-		if (!run->details[run->n_details])
-			return -ENOMEM;
-		h->status[id].detail = run->details[run->n_details++];
-	}
-	return 0;
-}
-
-/* Host i from the record in its file: 0, an exit status (said), -ENOMEM. */
-static int use_record(const struct hvctl_command *cmd, struct run *run, size_t i, struct json_object *top,
-		      struct json_object *record)
-{
-	struct hvctl_host *h = &run->hosts[i];
-	struct proto_host_derived d = { 0 };
-	struct proto_error err = { { 0 } };
-	struct json_object *v;
-	const char *label = NULL;
-	int r;
-
-	r = proto_host_record_from_json(record, record == top ? "" : "host", &h->probe, &d, &err);
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0) {
-		fprintf(stderr, "%s: %s: not a usable host record: %s%s%s\n", hvctl_who(cmd), run->names[i],
-			err.path, err.path[0] ? ": " : "", err.message);
-		return HVCTL_EXIT_FAILURE;
-	}
-	h->source = run->names[i];
-	h->record = &h->probe;
-	hv_policy_target_from_record(&run->targets[i], &h->probe, d.avic, d.x2avic, h->status);
-	if (record != top) {
-		r = apply_withheld(run, h, top);
-		if (r < 0)
-			return r;
-		if (json_object_object_get_ex(top, "hostname", &v) && json_object_is_type(v, json_type_string) &&
-		    json_object_get_string_len(v) > 0)
-			label = json_object_get_string(v);
-	}
-	/* Named by its hostname, or its fingerprint when it has none or another host has it. */
 	for (size_t k = 0; label && k < i; k++)
 		if (strcmp(run->names[k], label) == 0)
 			label = NULL;
@@ -181,7 +49,6 @@ static int use_record(const struct hvctl_command *cmd, struct run *run, size_t i
 			snprintf(run->labels[i], sizeof(run->labels[i]), "%s", run->names[i]);
 	run->names[i] = run->labels[i];
 	run->from_record[i] = true;
-	return 0;
 }
 
 static void print_mixed_vendors(const struct hvctl_command *cmd, const struct run *run)
@@ -390,26 +257,13 @@ static int policy_baseline_run(int argc, char **argv)
 	}
 	run->n = (size_t)(argc - optind);
 	for (size_t i = 0; i < run->n; i++) {
-		struct json_object *top, *record;
-
 		run->names[i] = argv[optind + (int)i];
-		r = read_record(run->names[i], &top, &record);
-		if (r < 0)
-			goto fail;
-		if (r > 0) {
-			/* KVM's own answer on that host, as exported: no model, no --param. */
-			r = use_record(cmd, run, i, top, record);
-			json_object_put(top);
-			if (r < 0)
-				goto fail;
-			if (r)
-				goto out;
-			continue;
-		}
-		r = hvctl_host_model(cmd, &run->hosts[i], run->names[i], &params);
+		r = hvctl_host_load(cmd, &run->hosts[i], run->names[i], &params);
 		if (r)
 			goto out;
 		hvctl_host_policy_target(&run->hosts[i], &run->targets[i]);
+		if (run->hosts[i].json)
+			name_record(run, i);
 	}
 	r = hv_baseline_compute(run->targets, run->n, flags, names, &run->b);
 	if (r < 0)
@@ -439,10 +293,9 @@ static int policy_baseline_run(int argc, char **argv)
 out:
 	if (run) {
 		hv_baseline_done(&run->b);
+		for (size_t i = 0; run->hosts && i < run->n; i++)
+			hvctl_host_done(&run->hosts[i]);
 		free(run->hosts);
-		for (size_t i = 0; i < run->n_details; i++)
-			free(run->details[i]);
-		free(run->details);
 	}
 	free(run);
 	return r;

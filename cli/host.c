@@ -2,6 +2,8 @@
 /* Loading, explaining and printing a host for the host commands. */
 
 #include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,7 @@
 #include <libcaps/dump.h>
 
 #include <proto/host.h>
+#include <proto/json-decode.h>
 
 #include "host.h"
 #include "output.h"
@@ -161,6 +164,10 @@ int hvctl_host_this_machine(const struct hvctl_command *cmd, struct hvctl_host *
 
 void hvctl_host_policy_target(const struct hvctl_host *h, struct hv_policy_target *ret)
 {
+	if (h->json) {
+		*ret = h->record_target;
+		return;
+	}
 	hv_policy_target_from_model(ret, &h->model, &h->params, &h->raw.cpuid);
 	ret->record = h->record;
 	ret->status = h->status;
@@ -403,4 +410,97 @@ int hvctl_host_print(const struct hvctl_host *h, enum caps_names names, bool jso
 		return print_json(h, names);
 	print_human(h, names);
 	return 0;
+}
+
+/* Nesting of an export: the inventory, the host record, its arrays, their objects. */
+#define RECORD_MAX_DEPTH 8
+
+int hvctl_host_record_read(const char *path, struct json_object **ret)
+{
+	FILE *f = fopen(path, "rb");
+	struct proto_error err;
+	size_t len;
+	char *buf;
+	int r;
+
+	*ret = NULL;
+	if (!f)
+		return 0;	/* the dump reader says why */
+	buf = malloc(CAPS_DUMP_MAX_BYTES + 2);
+	if (!buf) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	len = fread(buf, 1, CAPS_DUMP_MAX_BYTES + 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	if (len == 0 || len > CAPS_DUMP_MAX_BYTES || buf[strspn(buf, " \t\r\n")] != '{') {
+		free(buf);
+		return 0;
+	}
+	r = proto_json_parse(buf, len, RECORD_MAX_DEPTH, ret, &err);
+	free(buf);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return 0;	/* not JSON: the dump reader says where */
+	if (!proto_host_record_unwrap(*ret)) {
+		json_object_put(*ret);
+		*ret = NULL;
+		return 0;
+	}
+	return 1;
+}
+
+int hvctl_host_load(const struct hvctl_command *cmd, struct hvctl_host *h, const char *path,
+		    const struct hvctl_params *ps)
+{
+	struct proto_error err = { { 0 } };
+	struct proto_host_export *x;
+	struct json_object *json;
+	int r;
+
+	r = hvctl_host_record_read(path, &json);
+	if (r < 0)
+		goto oom;
+	if (r == 0)
+		return hvctl_host_model(cmd, h, path, ps);
+	x = malloc(sizeof(*x));
+	if (!x) {
+		json_object_put(json);
+		goto oom;
+	}
+	r = proto_host_export_from_json(json, "", x, &err);
+	if (r < 0) {
+		free(x);
+		json_object_put(json);
+		if (r == -ENOMEM)
+			goto oom;
+		fprintf(stderr, "%s: %s: not a usable host record: %s%s%s\n", hvctl_who(cmd), path, err.path,
+			err.path[0] ? ": " : "", err.message);
+		return HVCTL_EXIT_FAILURE;
+	}
+	h->source = path;
+	h->json = json;
+	h->probe = x->record;
+	h->record = &h->probe;
+	h->derived = x->derived;
+	h->hostname = x->hostname;
+	hv_policy_target_from_record(&h->record_target, &h->probe, x->derived.avic, x->derived.x2avic, h->status);
+	if (x->inventory)
+		hv_policy_status_inventory(h->status, &h->probe);
+	for (size_t i = 0; i < x->n_withheld; i++)
+		hv_policy_status_withhold(h->status, &h->probe, x->withheld[i].feature, x->withheld[i].reason,
+					  x->withheld[i].detail);
+	free(x);
+	return 0;
+oom:
+	fprintf(stderr, "%s: %s: out of memory\n", hvctl_who(cmd), path);
+	return HVCTL_EXIT_FAILURE;
+}
+
+void hvctl_host_done(struct hvctl_host *h)
+{
+	json_object_put(h->json);
+	h->json = NULL;
 }

@@ -25,6 +25,11 @@ struct hvctl_host {
 	struct hv_model_result model;	/* the model; for a probe, of this machine */
 	struct hv_host_params params;	/* the model's parameters */
 	struct hv_feature_status status[CAPS_NR_FEATURE_IDS];
+	/* A host record read from a file (hvctl_host_load()): KVM's own answer on another host. */
+	struct json_object *json;	/* the file's JSON: the reasons' details borrow from it */
+	const char *hostname;		/* the export's, or NULL */
+	struct proto_host_derived derived;
+	struct hv_policy_target record_target;
 };
 
 /* Collected --param K=V options: each has a '=' after a key of 1..63 bytes. */
@@ -45,6 +50,26 @@ int hvctl_params_add(const struct hvctl_command *cmd, struct hvctl_params *ps, c
  */
 int hvctl_host_model(const struct hvctl_command *cmd, struct hvctl_host *h, const char *dump,
 		     const struct hvctl_params *ps);
+
+/*
+ * A host of a cross-host command (baseline, migrate-check): FILE is a
+ * host record, taken as it is (a JSON object with a HostRecord under
+ * "host", as `hvctl host export --format json` writes it or Host.Describe
+ * answers, or the HostRecord itself; the export's "withheld" gives the
+ * reasons; no model, no --param), or a raw dump modelled with the
+ * parameters as hvctl_host_model() does.  0 or an exit status (said);
+ * release with hvctl_host_done().
+ */
+int hvctl_host_load(const struct hvctl_command *cmd, struct hvctl_host *h, const char *path,
+		    const struct hvctl_params *ps);
+void hvctl_host_done(struct hvctl_host *h);
+
+/*
+ * The file's JSON when it is an object holding a host record: 1 with *ret
+ * (a new reference); 0 for anything else (a raw dump, or a file that does
+ * not read: the dump reader says why); -ENOMEM.
+ */
+int hvctl_host_record_read(const char *path, struct json_object **ret);
 
 /*
  * Probe this machine's KVM and explain each unsupported feature with the

@@ -20,6 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <hvcore/model.h>
+#include <hvcore/policy.h>
+#include <libcaps/dump.h>
 #include <libcaps/policy.h>
 #include <proto/json-decode.h>
 
@@ -255,6 +258,75 @@ int hvcapd_decode(struct request *req, const struct proto_field *fields, struct 
  */
 int hvcapd_decode_policy(struct request *req, struct json_object *obj, const char *path,
 			 struct caps_policy **ret);
+
+/* ------------------------------------------------------------------ */
+/*
+ * A host of a cross-host question (fleet-host.c): io.hvcap.Policy's
+ * FleetHost, for Baseline's hosts and Compare's own host and source.
+ */
+
+#define HVCAPD_FLEET_MAX_PARAMS	32	/* more than hv_host_params_names() lists, fewer than any abuse */
+#define HVCAPD_FLEET_NAME_MAX	255	/* a file name fits */
+
+/* A string borrowed from the parameters, as large as a message may be. */
+struct hvcapd_text {
+	const char *s;
+	size_t len;
+};
+
+/* A CUSTOM decoder for a struct hvcapd_text of at most CAPS_DUMP_MAX_BYTES (a dump's text). */
+int hvcapd_decode_dump_text(const struct proto_field *f, struct json_object *v, void *base, const char *path,
+			    struct proto_error *err);
+
+struct hvcapd_fleet_param {
+	char key[64];
+	char value[CAPS_PARAM_VALUE_MAX];
+};
+
+/* The element of a params map ({"key": "value"}) of struct hvcapd_fleet_param. */
+extern const struct proto_field hvcapd_fleet_param_value;
+
+/* FleetHost as given: exactly one of dump and record; params only with dump. */
+struct hvcapd_fleet_input {
+	char name[HVCAPD_FLEET_NAME_MAX + 1];
+	bool has_name;
+	struct hvcapd_text dump;
+	struct json_object *record;	/* borrowed from the parameters */
+	struct hvcapd_fleet_param kv[HVCAPD_FLEET_MAX_PARAMS];
+	size_t n_kv;
+};
+
+/* FleetHost's fields {name, dump, record, params}, of a struct hvcapd_fleet_input. */
+extern const struct proto_field hvcapd_fleet_input_fields[];
+
+/* A host read and modelled: the policy target the questions are asked of. */
+struct hvcapd_fleet_host {
+	struct caps_dump raw;			/* a dump's */
+	struct hv_model_result model;
+	struct caps_host_record record;		/* a record's */
+	struct hv_feature_status status[CAPS_NR_FEATURE_IDS];
+	struct hv_policy_target target;
+	const char *name;	/* given, a record's hostname or fingerprint, or the caller's default */
+};
+
+/*
+ * The shape of host in alone: exactly one of dump and record, params only
+ * with dump.  0, or 1 answered with InvalidParameter naming where's
+ * member; -errno.  Check every host before reading any.
+ */
+int hvcapd_fleet_input_check(struct request *req, const struct hvcapd_fleet_input *in, const char *where);
+
+/*
+ * Read host in (a dump modelled with its params, or a record taken as it
+ * is with the export's reasons) into h, whose name is default_name when
+ * nothing names it.  Errors name the host by where ("hosts[2]",
+ * "source"; "" for Compare's own): InvalidParameter (no dump or record,
+ * both, params with a record), InvalidDump, InvalidHostParameter,
+ * InvalidHostRecord.  0; 1 answered with an error; -errno.  h (large:
+ * allocate it) borrows from in, which must outlive it.
+ */
+int hvcapd_fleet_host_load(struct request *req, const struct hvcapd_fleet_input *in, const char *where,
+			   const char *default_name, struct hvcapd_fleet_host *h);
 
 /* The VM, or NoSuchVm answered (NULL). */
 struct hvcapd_vm *hvcapd_vm_or_reply(struct request *req, uint32_t id, int *ret_r);

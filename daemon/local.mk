@@ -35,6 +35,7 @@ hvcapd_common_sources += \
 	daemon/host.c \
 	daemon/registry.c \
 	daemon/events.c \
+	daemon/fleet-host.c \
 	daemon/method-common.c \
 	daemon/method-host-describe.c \
 	daemon/method-host-get-capabilities.c \

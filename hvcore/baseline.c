@@ -155,8 +155,8 @@ static int fill_policy(struct hv_baseline *b, unsigned flags, enum caps_names na
 static int verify_migration(const struct hv_policy_target *hosts, size_t n, struct hv_baseline *b)
 {
 	struct caps_evaluation *ev = malloc(sizeof(*ev));
-	struct hv_migrate_result *res = malloc(sizeof(*res));
-	char seen[HV_BASELINE_MAX_WARNINGS][CAPS_POLICY_FEATURE_NAME_MAX + HV_MIGRATE_FIELD_MAX + 2];
+	struct caps_migration *res = malloc(sizeof(*res));
+	char seen[HV_BASELINE_MAX_WARNINGS][CAPS_POLICY_FEATURE_NAME_MAX + CAPS_MIGRATE_FIELD_MAX + 2];
 	size_t n_seen = 0;
 	int r = 0;
 
@@ -174,9 +174,9 @@ static int verify_migration(const struct hv_policy_target *hosts, size_t n, stru
 			if (j == i)
 				continue;
 			r = hv_migrate_check(&ev->guest_cpuid, &hosts[j], CAPS_NAMES_LINUX, res);
-			nb = res->n_blockers < HV_MIGRATE_MAX_BLOCKERS ? res->n_blockers : HV_MIGRATE_MAX_BLOCKERS;
+			nb = res->n_blockers < CAPS_MIGRATE_MAX_BLOCKERS ? res->n_blockers : CAPS_MIGRATE_MAX_BLOCKERS;
 			for (size_t k = 0; r == 0 && k < nb && n_seen < HV_BASELINE_MAX_WARNINGS; k++) {
-				const struct hv_migrate_blocker *bl = &res->blockers[k];
+				const struct caps_migrate_blocker *bl = &res->blockers[k];
 				char key[sizeof(seen[0])];
 				bool known = false;
 
@@ -184,10 +184,10 @@ static int verify_migration(const struct hv_policy_target *hosts, size_t n, stru
 				for (size_t s = 0; s < n_seen && !known; s++)
 					known = strcmp(seen[s], key) == 0;
 				/* Mixed vendors have their own warning. */
-				if (known || bl->rule == HV_MIGRATE_SAME_VENDOR)
+				if (known || bl->rule == CAPS_MIGRATE_SAME_VENDOR)
 					continue;
 				snprintf(seen[n_seen++], sizeof(seen[0]), "%s", key);
-				if (bl->rule == HV_MIGRATE_NOT_MIGRATABLE) {
+				if (bl->rule == CAPS_MIGRATE_NOT_MIGRATABLE) {
 					baseline_warning(b, "The baseline requires %s, which breaks live migration whatever "
 							 "the hosts: a migratable baseline leaves it out.", bl->feature);
 					continue;
@@ -195,7 +195,7 @@ static int verify_migration(const struct hv_policy_target *hosts, size_t n, stru
 				baseline_warning(b, "A guest of this baseline created on hosts[%zu] cannot move to hosts[%zu]: "
 						 "its %s (%s) is %llu, hosts[%zu]'s %llu (%s); a policy cannot narrow it.",
 						 i, j, bl->field, bl->feature, (unsigned long long)bl->source, j,
-						 (unsigned long long)bl->destination, hv_migrate_rule_name(bl->rule));
+						 (unsigned long long)bl->destination, caps_migrate_rule_name(bl->rule));
 			}
 		}
 	}

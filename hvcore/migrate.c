@@ -33,26 +33,12 @@
 
 #include <hvcore/fleet.h>
 
-static const char *const migrate_rule_names[] = {
-#define HV_MIGRATE_RULE_NAME(id, name) [HV_MIGRATE_##id] = name,
-	HV_MIGRATE_RULES(HV_MIGRATE_RULE_NAME)
-#undef HV_MIGRATE_RULE_NAME
-};
-
-_Static_assert(sizeof(migrate_rule_names) / sizeof(migrate_rule_names[0]) == NR_HV_MIGRATE_RULES,
-	       "every migration rule has a name");
-
-const char *hv_migrate_rule_name(enum hv_migrate_rule r)
-{
-	return (unsigned)r < NR_HV_MIGRATE_RULES ? migrate_rule_names[r] : "?";
-}
-
 struct check {
 	const struct caps_cpuid *guest;
 	const struct hv_policy_target *dest;
 	const struct caps_cpuid *sup;	/* what KVM on the destination supports */
 	enum caps_names names;
-	struct hv_migrate_result *ret;
+	struct caps_migration *ret;
 	struct caps emulated;		/* KVM_GET_EMULATED_CPUID on the destination */
 	struct caps blocked;		/* features a bit_subset blocker names already */
 };
@@ -93,22 +79,22 @@ static void feature_label(const struct check *ck, int feature, char *buf, size_t
 			 caps_feature_bit(feature));
 }
 
-static struct hv_migrate_blocker *blocker(struct check *ck, const char *feature, enum hv_migrate_rule rule,
+static struct caps_migrate_blocker *blocker(struct check *ck, const char *feature, enum caps_migrate_rule rule,
 					  const char *field, uint32_t function, uint32_t index, enum caps_reg reg,
 					  unsigned lsb, unsigned msb, uint64_t source, uint64_t destination,
 					  const char *fmt, ...) __attribute__((format(printf, 12, 13)));
 
-static struct hv_migrate_blocker *blocker(struct check *ck, const char *feature, enum hv_migrate_rule rule,
+static struct caps_migrate_blocker *blocker(struct check *ck, const char *feature, enum caps_migrate_rule rule,
 					  const char *field, uint32_t function, uint32_t index, enum caps_reg reg,
 					  unsigned lsb, unsigned msb, uint64_t source, uint64_t destination,
 					  const char *fmt, ...)
 {
-	struct hv_migrate_result *ret = ck->ret;
-	struct hv_migrate_blocker *b;
+	struct caps_migration *ret = ck->ret;
+	struct caps_migrate_blocker *b;
 	va_list ap;
 
 	ret->ok = false;
-	if (ret->n_blockers++ >= HV_MIGRATE_MAX_BLOCKERS)
+	if (ret->n_blockers++ >= CAPS_MIGRATE_MAX_BLOCKERS)
 		return NULL;	/* the answer stands; the list is full */
 	b = &ret->blockers[ret->n_blockers - 1];
 	memset(b, 0, sizeof(*b));
@@ -133,11 +119,11 @@ static void warning(struct check *ck, const char *feature, const char *reason, c
 
 static void warning(struct check *ck, const char *feature, const char *reason, const char *fmt, ...)
 {
-	struct hv_migrate_result *ret = ck->ret;
-	struct hv_migrate_warning *w;
+	struct caps_migration *ret = ck->ret;
+	struct caps_migrate_warning *w;
 	va_list ap;
 
-	if (ret->n_warnings >= HV_MIGRATE_MAX_WARNINGS)
+	if (ret->n_warnings >= CAPS_MIGRATE_MAX_WARNINGS)
 		return;
 	w = &ret->warnings[ret->n_warnings++];
 	snprintf(w->feature, sizeof(w->feature), "%s", feature);
@@ -150,13 +136,13 @@ static void warning(struct check *ck, const char *feature, const char *reason, c
 static void check_vendor(struct check *ck)
 {
 	char guest[13], dest[13];
-	struct hv_migrate_blocker *b;
+	struct caps_migrate_blocker *b;
 
 	hv_cpuid_vendor(ck->guest, guest);
 	hv_cpuid_vendor(ck->sup, dest);
 	if (strcmp(guest, dest) == 0)
 		return;
-	b = blocker(ck, "vendor", HV_MIGRATE_SAME_VENDOR, "vendor", 0, 0, CAPS_REG_EBX, 0, 31, 0, 0,
+	b = blocker(ck, "vendor", CAPS_MIGRATE_SAME_VENDOR, "vendor", 0, 0, CAPS_REG_EBX, 0, 31, 0, 0,
 		    "The guest's CPU is a %s; the destination's is a %s: KVM does not move guests between vendors.",
 		    guest[0] ? guest : "(none)", dest[0] ? dest : "(none)");
 	if (b) {
@@ -182,13 +168,13 @@ static void check_feature_bits(struct check *ck)
 			int f = w * 32 + bit;
 			char name[CAPS_POLICY_FEATURE_NAME_MAX + 1];
 			char why[CAPS_EVAL_TEXT_MAX];
-			struct hv_migrate_blocker *b;
+			struct caps_migrate_blocker *b;
 
 			if (!(g & (UINT32_C(1) << bit)))
 				continue;
 			feature_label(ck, f, name, sizeof(name));
 			if (hv_feature_breaks_migration(f)) {
-				blocker(ck, name, HV_MIGRATE_NOT_MIGRATABLE, "feature bit", wi->function, wi->index,
+				blocker(ck, name, CAPS_MIGRATE_NOT_MIGRATABLE, "feature bit", wi->function, wi->index,
 					wi->reg, (unsigned)bit, (unsigned)bit, 1, (d >> bit) & 1,
 					"The guest has %s, which breaks live migration: the TSC rate differs between hosts.",
 					name);
@@ -207,12 +193,14 @@ static void check_feature_bits(struct check *ck)
 			}
 			caps_set(&ck->blocked, f);
 			hv_feature_status_string(&status[f], why, sizeof(why));
-			b = blocker(ck, name, HV_MIGRATE_BIT_SUBSET, "feature bit", wi->function, wi->index, wi->reg,
+			b = blocker(ck, name, CAPS_MIGRATE_BIT_SUBSET, "feature bit", wi->function, wi->index, wi->reg,
 				    (unsigned)bit, (unsigned)bit, 1, 0,
 				    "The guest has %s; KVM on the destination does not support it (%s).", name, why);
 			if (b) {
 				b->has_reason = true;
 				b->reason = status[f].reason;
+				snprintf(b->reason_name, sizeof(b->reason_name), "%s",
+					 hv_reason_name((enum hv_reason)status[f].reason));
 				b->reason_detail = status[f].detail;
 			}
 		}
@@ -257,7 +245,7 @@ static void check_xsave_mask(struct check *ck, uint32_t index, enum caps_reg lo,
 	uint64_t missing = guest & ~dest;
 
 	for (unsigned c = 0; c < 64; c++) {
-		char name[CAPS_POLICY_FEATURE_NAME_MAX + 1], field[HV_MIGRATE_FIELD_MAX];
+		char name[CAPS_POLICY_FEATURE_NAME_MAX + 1], field[CAPS_MIGRATE_FIELD_MAX];
 		int f = xsave_component_feature(c);
 
 		if (!(missing & (UINT64_C(1) << c)))
@@ -266,7 +254,7 @@ static void check_xsave_mask(struct check *ck, uint32_t index, enum caps_reg lo,
 			continue;	/* the feature's own blocker says it */
 		component_label(ck, c, name, sizeof(name));
 		snprintf(field, sizeof(field), "XSAVE component %u (%s)", c, what);
-		blocker(ck, name, HV_MIGRATE_BIT_SUBSET, field, 0xd, index, c < 32 ? lo : CAPS_REG_EDX, c % 32, c % 32,
+		blocker(ck, name, CAPS_MIGRATE_BIT_SUBSET, field, 0xd, index, c < 32 ? lo : CAPS_REG_EDX, c % 32, c % 32,
 			1, 0, "The guest's %s has XSAVE component %u (%s); KVM on the destination does not support it.",
 			what, c, name);
 	}
@@ -302,7 +290,7 @@ static void check_xsave_layout(struct check *ck, uint64_t components)
 		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 			uint32_t gv = field_of(caps_cpuid_entry_reg(g, parts[i].reg), parts[i].lsb, parts[i].msb);
 			uint32_t dv = field_of(caps_cpuid_entry_reg(d, parts[i].reg), parts[i].lsb, parts[i].msb);
-			char name[CAPS_POLICY_FEATURE_NAME_MAX + 1], field[HV_MIGRATE_FIELD_MAX];
+			char name[CAPS_POLICY_FEATURE_NAME_MAX + 1], field[CAPS_MIGRATE_FIELD_MAX];
 
 			/* Supervisor components (ECX[0]) have no standard-format offset. */
 			if (parts[i].reg == CAPS_REG_EBX && (g->ecx & 1))
@@ -311,7 +299,7 @@ static void check_xsave_layout(struct check *ck, uint64_t components)
 				continue;
 			component_label(ck, c, name, sizeof(name));
 			snprintf(field, sizeof(field), "XSAVE component %u %s", c, parts[i].what);
-			blocker(ck, name, HV_MIGRATE_EQUAL, field, 0xd, c, parts[i].reg, parts[i].lsb, parts[i].msb, gv, dv,
+			blocker(ck, name, CAPS_MIGRATE_EQUAL, field, 0xd, c, parts[i].reg, parts[i].lsb, parts[i].msb, gv, dv,
 				"The guest's XSAVE component %u (%s) has %s %u; the destination's has %u.", c, name,
 				parts[i].what, gv, dv);
 		}
@@ -374,7 +362,7 @@ static void check_phys_bits(struct check *ck)
 	uint32_t gguest = field_of(reg_of(ck->guest, 0x80000008, 0, CAPS_REG_EAX), 16, 23);
 
 	if (gp > dp) {
-		blocker(ck, "phys_bits", HV_MIGRATE_NOT_GREATER, "MAXPHYADDR", 0x80000008, 0, CAPS_REG_EAX, 0, 7,
+		blocker(ck, "phys_bits", CAPS_MIGRATE_NOT_GREATER, "MAXPHYADDR", 0x80000008, 0, CAPS_REG_EAX, 0, 7,
 			(uint64_t)gp, (uint64_t)dp,
 			"The guest has %d physical address bits; KVM on the destination supports %d.", gp, dp);
 		return;
@@ -382,7 +370,7 @@ static void check_phys_bits(struct check *ck)
 	/* What the guest may use: MAXPHYADDR, narrowed by the GuestPhysBits it was told. */
 	gw = gguest && (int)gguest < gp ? (int)gguest : gp;
 	if (gw > dw)
-		blocker(ck, "phys_bits", HV_MIGRATE_NOT_GREATER, "GuestPhysBits", 0x80000008, 0, CAPS_REG_EAX, 16, 23,
+		blocker(ck, "phys_bits", CAPS_MIGRATE_NOT_GREATER, "GuestPhysBits", 0x80000008, 0, CAPS_REG_EAX, 16, 23,
 			(uint64_t)gw, (uint64_t)dw,
 			"The guest may use %d-bit guest-physical addresses; TDP on the destination maps %d.", gw, dw);
 }
@@ -401,7 +389,7 @@ static void not_greater(struct check *ck, int feature, const char *label, const 
 		feature_label(ck, feature, name, sizeof(name));
 	else
 		snprintf(name, sizeof(name), "%s", label);
-	blocker(ck, name, HV_MIGRATE_NOT_GREATER, field, function, index, reg, lsb, msb, g, d,
+	blocker(ck, name, CAPS_MIGRATE_NOT_GREATER, field, function, index, reg, lsb, msb, g, d,
 		"The guest's %s is %u; KVM on the destination supports %u.", field, g, d);
 }
 
@@ -416,7 +404,7 @@ static void equal(struct check *ck, int feature, const char *field, uint32_t fun
 	if (g == d)
 		return;
 	feature_label(ck, feature, name, sizeof(name));
-	blocker(ck, name, HV_MIGRATE_EQUAL, field, function, index, reg, lsb, msb, g, d,
+	blocker(ck, name, CAPS_MIGRATE_EQUAL, field, function, index, reg, lsb, msb, g, d,
 		"The guest's %s is %u; the destination's is %u.", field, g, d);
 }
 
@@ -471,7 +459,7 @@ static void check_pmu(struct check *ck)
 		avail_g = ~reg_of(ck->guest, 0xa, 0, CAPS_REG_EBX) & low_bits(glen);
 		avail_d = ~reg_of(ck->sup, 0xa, 0, CAPS_REG_EBX) & low_bits(dlen);
 		if (avail_g & ~avail_d)
-			blocker(ck, "pmu", HV_MIGRATE_BIT_SUBSET, "PMU architectural events", 0xa, 0, CAPS_REG_EBX, 0,
+			blocker(ck, "pmu", CAPS_MIGRATE_BIT_SUBSET, "PMU architectural events", 0xa, 0, CAPS_REG_EBX, 0,
 				glen ? glen - 1 : 0, avail_g, avail_d,
 				"The guest counts architectural events 0x%x; the destination's PMU has 0x%x.",
 				avail_g, avail_d);
@@ -497,7 +485,7 @@ static void check_max_leaves(struct check *ck)
 }
 
 int hv_migrate_check(const struct caps_cpuid *guest, const struct hv_policy_target *dest,
-		     enum caps_names names, struct hv_migrate_result *ret)
+		     enum caps_names names, struct caps_migration *ret)
 {
 	struct check ck = { 0 };
 

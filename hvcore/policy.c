@@ -625,6 +625,34 @@ void hv_policy_target_from_record(struct hv_policy_target *ret, const struct cap
 	hv_policy_target_use_probe(ret, r, status);
 }
 
+void hv_policy_status_inventory(struct hv_feature_status status[CAPS_NR_FEATURE_IDS],
+				const struct caps_host_record *r)
+{
+	for (int f = 0; f < CAPS_NR_FEATURE_IDS; f++)
+		if (!caps_has(&r->features, f))
+			status[f] = (struct hv_feature_status) { .reason = HV_REASON_NOT_IN_HOST_CPU };
+}
+
+void hv_policy_status_withhold(struct hv_feature_status status[CAPS_NR_FEATURE_IDS],
+			       const struct caps_host_record *r, int feature, const char *reason,
+			       const char *detail)
+{
+	int rs = -1;
+
+	if (feature < 0 || feature >= CAPS_NR_FEATURE_IDS || caps_has(&r->features, feature))
+		return;
+	for (int i = 0; reason && i < NR_HV_REASONS; i++)
+		if (strcmp(hv_reason_name((enum hv_reason)i), reason) == 0)
+			rs = i;
+	if (rs < 0 || rs == HV_REASON_SUPPORTED) {
+		/* Not one this hvcore knows: what the record itself says. */
+		status[feature] = (struct hv_feature_status) { .reason = HV_REASON_NOT_REPORTED_BY_KVM,
+							       .detail = "in the host record" };
+		return;
+	}
+	status[feature] = (struct hv_feature_status) { .reason = (uint8_t)rs, .detail = detail };
+}
+
 int hv_policy_evaluate(const struct caps_policy *policy, const struct hv_policy_target *target,
 		       enum caps_names names, struct caps_evaluation *ret)
 {

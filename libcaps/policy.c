@@ -77,6 +77,19 @@ const char *caps_eval_memslot_to_string(enum caps_eval_memslot m)
 	return (unsigned)m < ARRAY_SIZE(memslot_names) ? memslot_names[m] : NULL;
 }
 
+static const char *const migrate_rule_names[] = {
+#define CAPS_MIGRATE_RULE_NAME(id, name) [CAPS_MIGRATE_##id] = name,
+	CAPS_MIGRATE_RULES(CAPS_MIGRATE_RULE_NAME)
+#undef CAPS_MIGRATE_RULE_NAME
+};
+
+_Static_assert(ARRAY_SIZE(migrate_rule_names) == NR_CAPS_MIGRATE_RULES, "every migration rule has a name");
+
+const char *caps_migrate_rule_name(enum caps_migrate_rule r)
+{
+	return (unsigned)r < NR_CAPS_MIGRATE_RULES ? migrate_rule_names[r] : "?";
+}
+
 void caps_policy_init(struct caps_policy *p)
 {
 	p->name[0] = '\0';

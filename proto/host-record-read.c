@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,4 +231,108 @@ int proto_host_record_from_json(struct json_object *v, const char *path, struct 
 	}
 	free(s);
 	return r;
+}
+
+/* ---- exports: the record with the host's name and why KVM withholds features ---- */
+
+/* Bytes of an export's hostname (HOST_NAME_MAX is 64; a FQDN may be longer). */
+#define EXPORT_HOSTNAME_MAX 255
+
+static int withheld_string(struct json_object *w, const char *key, bool nullable, const char *path,
+			   const char **ret, struct proto_error *err)
+{
+	struct json_object *v;
+	char where[320];
+	size_t len;
+
+	snprintf(where, sizeof(where), "%s.%s", path, key);
+	*ret = NULL;
+	if (!json_object_object_get_ex(w, key, &v))
+		return nullable ? 0 : proto_error_set(err, where, "required");
+	if (!v && nullable)
+		return 0;
+	return proto_json_get_string(v, CAPS_EVAL_TEXT_MAX - 1, where, ret, &len, err);
+}
+
+static int read_withheld(struct json_object *a, const char *path, struct proto_host_export *ret,
+			 struct proto_error *err)
+{
+	char where[256];
+	size_t n;
+	int r;
+
+	if (!json_object_is_type(a, json_type_array))
+		return proto_error_set(err, path, "expected an array, got %s", proto_json_type_desc(a));
+	n = json_object_array_length(a);
+	if (n > CAPS_NR_FEATURE_IDS) {
+		proto_error_set(err, path, "more than %d features", CAPS_NR_FEATURE_IDS);
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *w = json_object_array_get_idx(a, i);
+		struct proto_host_withheld *h = &ret->withheld[i];
+		const char *name;
+
+		snprintf(where, sizeof(where), "%s[%zu]", path, i);
+		if (!json_object_is_type(w, json_type_object))
+			return proto_error_set(err, where, "expected an object, got %s", proto_json_type_desc(w));
+		json_object_object_foreach(w, key, val) {
+			(void)val;
+			if (strcmp(key, "name") && strcmp(key, "reason") && strcmp(key, "detail"))
+				return proto_error_set(err, where, "unknown member \"%s\"", key);
+		}
+		r = withheld_string(w, "name", false, where, &name, err);
+		if (r == 0)
+			r = withheld_string(w, "reason", false, where, &h->reason, err);
+		if (r == 0)
+			r = withheld_string(w, "detail", true, where, &h->detail, err);
+		if (r < 0)
+			return r;
+		/* A feature this catalog lacks (a newer hvcap's) is kept as unknown, not refused. */
+		h->feature = caps_feature_lookup(name);
+	}
+	ret->n_withheld = n;
+	return 0;
+}
+
+int proto_host_export_from_json(struct json_object *v, const char *path, struct proto_host_export *ret,
+				struct proto_error *err)
+{
+	struct json_object *record, *x;
+	char where[192];
+	const char *s;
+	size_t len;
+	int r;
+
+	if (!v || !path || !ret)
+		return -EINVAL;
+	record = proto_host_record_unwrap(v);
+	if (!record)
+		return proto_error_set(err, path, "not a host record: expected a HostRecord (backend, fingerprint, "
+				       "cpuid, ...) or an export holding one under \"host\"");
+	snprintf(where, sizeof(where), "%s%s%s", path, record == v ? "" : (path[0] ? "." : ""),
+		 record == v ? "" : "host");
+	r = proto_host_record_from_json(record, where, &ret->record, &ret->derived, err);
+	if (r < 0)
+		return r;
+	ret->hostname = NULL;
+	ret->inventory = false;
+	ret->n_withheld = 0;
+	if (record == v)
+		return 0;
+	if (json_object_object_get_ex(v, "hostname", &x)) {
+		snprintf(where, sizeof(where), "%s%shostname", path, path[0] ? "." : "");
+		r = proto_json_get_string(x, EXPORT_HOSTNAME_MAX, where, &s, &len, err);
+		if (r < 0)
+			return r;
+		ret->hostname = len ? s : NULL;
+	}
+	if (json_object_object_get_ex(v, "withheld", &x)) {
+		snprintf(where, sizeof(where), "%s%swithheld", path, path[0] ? "." : "");
+		r = read_withheld(x, where, ret, err);
+		if (r < 0)
+			return r;
+		ret->inventory = true;
+	}
+	return 0;
 }

@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -476,9 +478,16 @@ static void controls_write(struct proto_json_writer *w, const struct caps_evalua
 void proto_evaluation_write(struct proto_json_writer *w, const struct caps_evaluation *ev,
 			    enum caps_names names)
 {
+	proto_jw_object_begin(w);
+	proto_evaluation_write_members(w, ev, names);
+	proto_jw_object_end(w);
+}
+
+void proto_evaluation_write_members(struct proto_json_writer *w, const struct caps_evaluation *ev,
+				    enum caps_names names)
+{
 	assert(ev->n_problems <= CAPS_EVAL_MAX_PROBLEMS);
 	assert(ev->n_warnings <= CAPS_EVAL_MAX_WARNINGS);
-	proto_jw_object_begin(w);
 	PROTO_JW_KEY(w, "verdict");
 	proto_jw_string(w, ev->accepted ? "accepted" : "rejected");
 	PROTO_JW_KEY(w, "problems");
@@ -495,7 +504,6 @@ void proto_evaluation_write(struct proto_json_writer *w, const struct caps_evalu
 	guest_write(w, ev, names);
 	PROTO_JW_KEY(w, "controls");
 	controls_write(w, ev);
-	proto_jw_object_end(w);
 }
 
 struct json_object *proto_evaluation_to_json(const struct caps_evaluation *ev,
@@ -507,6 +515,117 @@ struct json_object *proto_evaluation_to_json(const struct caps_evaluation *ev,
 
 	proto_jw_init(&w, 0);
 	proto_evaluation_write(&w, ev, names);
+	r = proto_jw_to_object(&w, &obj);
+	proto_jw_done(&w);
+	if (r < 0)
+		errno = -r;
+	return obj;
+}
+
+/* ---- migration checks -------------------------------------------------- */
+
+void proto_migrate_bits(const struct caps_migrate_blocker *b, char *buf, size_t size)
+{
+	if (b->lsb == b->msb)
+		snprintf(buf, size, "%u", b->lsb);
+	else
+		snprintf(buf, size, "%u:%u", b->msb, b->lsb);
+}
+
+static void migrate_blocker_write(struct proto_json_writer *w, const struct caps_migrate_blocker *b)
+{
+	const char *reg = caps_reg_name(b->reg);
+	char bits[8];
+
+	proto_migrate_bits(b, bits, sizeof(bits));
+	proto_jw_object_begin(w);
+	PROTO_JW_KEY(w, "feature");
+	proto_jw_string_member(w, b->feature);
+	PROTO_JW_KEY(w, "rule");
+	proto_jw_string(w, caps_migrate_rule_name(b->rule));
+	PROTO_JW_KEY(w, "field");
+	proto_jw_string_member(w, b->field);
+	PROTO_JW_KEY(w, "function");
+	proto_jw_int64(w, b->function);
+	PROTO_JW_KEY(w, "index");
+	proto_jw_int64(w, b->index);
+	PROTO_JW_KEY(w, "register");
+	proto_jw_string(w, reg ? reg : "?");
+	PROTO_JW_KEY(w, "bits");
+	proto_jw_string(w, bits);
+	PROTO_JW_KEY(w, "source");
+	proto_jw_int64(w, b->source > INT64_MAX ? INT64_MAX : (int64_t)b->source);
+	PROTO_JW_KEY(w, "destination");
+	proto_jw_int64(w, b->destination > INT64_MAX ? INT64_MAX : (int64_t)b->destination);
+	if (b->rule == CAPS_MIGRATE_SAME_VENDOR) {
+		PROTO_JW_KEY(w, "source_vendor");
+		proto_jw_string_member(w, b->source_vendor);
+		PROTO_JW_KEY(w, "destination_vendor");
+		proto_jw_string_member(w, b->destination_vendor);
+	}
+	if (b->has_reason) {
+		PROTO_JW_KEY(w, "reason");
+		proto_jw_string_member(w, b->reason_name);
+		if (b->reason_detail) {
+			PROTO_JW_KEY(w, "reason_detail");
+			proto_jw_string(w, b->reason_detail);
+		}
+	}
+	PROTO_JW_KEY(w, "detail");
+	proto_jw_string_member(w, b->detail);
+	proto_jw_object_end(w);
+}
+
+void proto_migration_direction_write(struct proto_json_writer *w, const struct caps_evaluation *source,
+				     const struct caps_migration *check)
+{
+	bool moved = !source || source->accepted;
+	size_t n = moved ? check->n_blockers : 0;
+
+	assert(!source || source->n_problems <= CAPS_EVAL_MAX_PROBLEMS);
+	assert(check->n_warnings <= CAPS_MIGRATE_MAX_WARNINGS);
+	proto_jw_object_begin(w);
+	PROTO_JW_KEY(w, "ok");
+	proto_jw_bool(w, moved && check->ok);
+	PROTO_JW_KEY(w, "source_verdict");
+	proto_jw_string(w, moved ? "accepted" : "rejected");
+	PROTO_JW_KEY(w, "source_problems");
+	proto_jw_array_begin(w);
+	for (size_t i = 0; source && i < source->n_problems; i++)
+		problem_write(w, &source->problems[i]);
+	proto_jw_array_end(w);
+	PROTO_JW_KEY(w, "n_blockers");
+	proto_jw_int64(w, (int64_t)n);
+	PROTO_JW_KEY(w, "blockers");
+	proto_jw_array_begin(w);
+	for (size_t i = 0; i < n && i < CAPS_MIGRATE_MAX_BLOCKERS; i++)
+		migrate_blocker_write(w, &check->blockers[i]);
+	proto_jw_array_end(w);
+	PROTO_JW_KEY(w, "warnings");
+	proto_jw_array_begin(w);
+	for (size_t i = 0; moved && i < check->n_warnings; i++) {
+		proto_jw_object_begin(w);
+		PROTO_JW_KEY(w, "feature");
+		proto_jw_string_member(w, check->warnings[i].feature);
+		PROTO_JW_KEY(w, "reason");
+		proto_jw_string_member(w, check->warnings[i].reason);
+		PROTO_JW_KEY(w, "detail");
+		proto_jw_string_member(w, check->warnings[i].detail);
+		proto_jw_object_end(w);
+	}
+	proto_jw_array_end(w);
+	proto_jw_object_end(w);
+}
+
+struct json_object *proto_migration_direction_to_json(const struct caps_evaluation *source,
+						      const struct caps_migration *check)
+{
+	struct proto_json_writer w;
+	struct json_object *obj = NULL;
+	int r;
+
+	proto_jw_init(&w, 0);
+	proto_migration_direction_write(&w, source, check);
 	r = proto_jw_to_object(&w, &obj);
 	proto_jw_done(&w);
 	if (r < 0)

@@ -97,81 +97,7 @@ int hv_baseline_compute(const struct hv_policy_target *hosts, size_t n, unsigned
 void hv_baseline_done(struct hv_baseline *b);
 
 /* ------------------------------------------------------------------ */
-/* Migration check. */
-
-/*
- * The rules a guest's CPUID fields are held to on the destination host
- * (hvcore/migrate.c lists the fields each rule covers):
- *
- *   bit_subset      every feature bit set for the guest, KVM on the
- *                   destination supports
- *   not_migratable  a feature that breaks live migration whatever the
- *                   destination supports (invtsc: the TSC rate)
- *   not_greater     a number the destination must reach (MAXPHYADDR,
- *                   the AVX10 version, PMU counters and widths)
- *   equal           a number that must match (XSAVE component sizes and
- *                   offsets, RapSize, the AMX palette)
- *   same_vendor     the CPU vendor string
- */
-#define HV_MIGRATE_RULES(X) \
-	X(BIT_SUBSET,		"bit_subset") \
-	X(NOT_MIGRATABLE,	"not_migratable") \
-	X(NOT_GREATER,		"not_greater") \
-	X(EQUAL,		"equal") \
-	X(SAME_VENDOR,		"same_vendor")
-
-enum hv_migrate_rule {
-#define HV_MIGRATE_RULE_ENUM(id, name) HV_MIGRATE_##id,
-	HV_MIGRATE_RULES(HV_MIGRATE_RULE_ENUM)
-#undef HV_MIGRATE_RULE_ENUM
-	NR_HV_MIGRATE_RULES
-};
-
-const char *hv_migrate_rule_name(enum hv_migrate_rule r);
-
-#define HV_MIGRATE_MAX_BLOCKERS	256
-#define HV_MIGRATE_MAX_WARNINGS	64
-#define HV_MIGRATE_FIELD_MAX	48
-
-/* Why a guest cannot move: one CPUID field and the rule it breaks. */
-struct hv_migrate_blocker {
-	/*
-	 * The catalog name of the feature the field belongs to, in the
-	 * chosen spelling ("avx512f", "eraps" for RapSize), or for a number
-	 * no feature owns the policy's word for it ("phys_bits").
-	 */
-	char feature[CAPS_POLICY_FEATURE_NAME_MAX + 1];
-	enum hv_migrate_rule rule;
-	char field[HV_MIGRATE_FIELD_MAX];	/* "MAXPHYADDR", "XSAVE component 5 size", "feature bit" */
-	uint32_t function;		/* where the field lives */
-	uint32_t index;
-	enum caps_reg reg;
-	uint8_t lsb, msb;		/* its bits in the register */
-	uint64_t source;		/* the guest's value (1/0 for a bit) */
-	uint64_t destination;		/* the destination's (KVM-supported) value */
-	/* For bit_subset: why the destination's KVM lacks the feature (its model's reason). */
-	bool has_reason;
-	uint8_t reason;			/* enum hv_reason */
-	const char *reason_detail;	/* static, or NULL */
-	char detail[CAPS_EVAL_TEXT_MAX];	/* one sentence */
-	/* same_vendor: the two vendor strings (source, destination hold 0). */
-	char source_vendor[13];
-	char destination_vendor[13];
-};
-
-struct hv_migrate_warning {
-	char feature[CAPS_POLICY_FEATURE_NAME_MAX + 1];
-	char reason[CAPS_EVAL_WORD_MAX];	/* emulated_on_destination, max_leaf_greater */
-	char detail[CAPS_EVAL_TEXT_MAX];
-};
-
-struct hv_migrate_result {
-	bool ok;			/* no blockers */
-	size_t n_blockers;		/* all of them, even past the array */
-	struct hv_migrate_blocker blockers[HV_MIGRATE_MAX_BLOCKERS];
-	size_t n_warnings;
-	struct hv_migrate_warning warnings[HV_MIGRATE_MAX_WARNINGS];
-};
+/* Migration check (the result's types are libcaps' caps_migration, which proto writes). */
 
 /*
  * Whether a guest whose CPUID is guest (the KVM_SET_CPUID2 table it was
@@ -180,4 +106,4 @@ struct hv_migrate_result {
  * answer in ret; -EINVAL for a NULL argument or a target without record.
  */
 int hv_migrate_check(const struct caps_cpuid *guest, const struct hv_policy_target *dest,
-		     enum caps_names names, struct hv_migrate_result *ret);
+		     enum caps_names names, struct caps_migration *ret);

@@ -73,6 +73,24 @@ void hv_policy_target_from_record(struct hv_policy_target *ret, const struct cap
 				  bool x2avic, struct hv_feature_status status[CAPS_NR_FEATURE_IDS]);
 
 /*
+ * Better reasons for a target from a record, from the export it came in
+ * (`hvctl host export --format json`'s "withheld": the features the host
+ * CPU has and its KVM does not offer, with that host's own reasons).
+ * hv_policy_status_inventory() first: a feature neither supported nor
+ * withheld is not in the host CPU; then hv_policy_status_withhold() for
+ * each entry: feature (a catalog id; -1 for a name unknown here) withheld
+ * for reason (a name) with detail (may be NULL; must outlive status).  A
+ * reason unknown here, "supported", or a feature the record supports
+ * leaves not_reported_by_kvm "in the host record" (for an unsupported
+ * feature) rather than trust it.
+ */
+void hv_policy_status_inventory(struct hv_feature_status status[CAPS_NR_FEATURE_IDS],
+				const struct caps_host_record *r);
+void hv_policy_status_withhold(struct hv_feature_status status[CAPS_NR_FEATURE_IDS],
+			       const struct caps_host_record *r, int feature, const char *reason,
+			       const char *detail);
+
+/*
  * Evaluate policy on target, feature names in the given spelling.
  * 0 (the verdict is in ret->accepted), or -ENOMEM / -EINVAL when the
  * evaluation itself could not run.

@@ -140,3 +140,85 @@ struct caps_evaluation {
 	bool cr3_lam_u57;
 	bool snp_safe_control_pages;
 };
+
+/* ------------------------------------------------------------------ */
+/*
+ * A migration check's answer (hvcore's hv_migrate_check(); hvcapd's
+ * Policy.Compare with a source, `hvctl policy migrate-check`), as plain
+ * data: proto writes it.
+ */
+
+/*
+ * The rules a guest's CPUID fields are held to on the destination host
+ * (hvcore/migrate.c, hv_migrate_check(), lists the fields each rule covers):
+ *
+ *   bit_subset      every feature bit set for the guest, KVM on the
+ *                   destination supports
+ *   not_migratable  a feature that breaks live migration whatever the
+ *                   destination supports (invtsc: the TSC rate)
+ *   not_greater     a number the destination must reach (MAXPHYADDR,
+ *                   the AVX10 version, PMU counters and widths)
+ *   equal           a number that must match (XSAVE component sizes and
+ *                   offsets, RapSize, the AMX palette)
+ *   same_vendor     the CPU vendor string
+ */
+#define CAPS_MIGRATE_RULES(X) \
+	X(BIT_SUBSET,		"bit_subset") \
+	X(NOT_MIGRATABLE,	"not_migratable") \
+	X(NOT_GREATER,		"not_greater") \
+	X(EQUAL,		"equal") \
+	X(SAME_VENDOR,		"same_vendor")
+
+enum caps_migrate_rule {
+#define CAPS_MIGRATE_RULE_ENUM(id, name) CAPS_MIGRATE_##id,
+	CAPS_MIGRATE_RULES(CAPS_MIGRATE_RULE_ENUM)
+#undef CAPS_MIGRATE_RULE_ENUM
+	NR_CAPS_MIGRATE_RULES
+};
+
+const char *caps_migrate_rule_name(enum caps_migrate_rule r);
+
+#define CAPS_MIGRATE_MAX_BLOCKERS	256
+#define CAPS_MIGRATE_MAX_WARNINGS	64
+#define CAPS_MIGRATE_FIELD_MAX	48
+
+/* Why a guest cannot move: one CPUID field and the rule it breaks. */
+struct caps_migrate_blocker {
+	/*
+	 * The catalog name of the feature the field belongs to, in the
+	 * chosen spelling ("avx512f", "eraps" for RapSize), or for a number
+	 * no feature owns the policy's word for it ("phys_bits").
+	 */
+	char feature[CAPS_POLICY_FEATURE_NAME_MAX + 1];
+	enum caps_migrate_rule rule;
+	char field[CAPS_MIGRATE_FIELD_MAX];	/* "MAXPHYADDR", "XSAVE component 5 size", "feature bit" */
+	uint32_t function;		/* where the field lives */
+	uint32_t index;
+	enum caps_reg reg;
+	uint8_t lsb, msb;		/* its bits in the register */
+	uint64_t source;		/* the guest's value (1/0 for a bit) */
+	uint64_t destination;		/* the destination's (KVM-supported) value */
+	/* For bit_subset: why the destination's KVM lacks the feature (its model's reason). */
+	bool has_reason;
+	uint8_t reason;			/* hvcore's enum hv_reason */
+	char reason_name[CAPS_EVAL_WORD_MAX];	/* its name: not_in_host_cpu, ... */
+	const char *reason_detail;	/* static, or NULL */
+	char detail[CAPS_EVAL_TEXT_MAX];	/* one sentence */
+	/* same_vendor: the two vendor strings (source, destination hold 0). */
+	char source_vendor[13];
+	char destination_vendor[13];
+};
+
+struct caps_migrate_warning {
+	char feature[CAPS_POLICY_FEATURE_NAME_MAX + 1];
+	char reason[CAPS_EVAL_WORD_MAX];	/* emulated_on_destination, max_leaf_greater */
+	char detail[CAPS_EVAL_TEXT_MAX];
+};
+
+struct caps_migration {
+	bool ok;			/* no blockers */
+	size_t n_blockers;		/* all of them, even past the array */
+	struct caps_migrate_blocker blockers[CAPS_MIGRATE_MAX_BLOCKERS];
+	size_t n_warnings;
+	struct caps_migrate_warning warnings[CAPS_MIGRATE_MAX_WARNINGS];
+};

@@ -69,6 +69,40 @@ struct json_object *proto_host_record_unwrap(struct json_object *v);
 int proto_host_record_from_json(struct json_object *v, const char *path, struct caps_host_record *ret,
 				struct proto_host_derived *derived, struct proto_error *err);
 
+/* A feature an export says KVM withholds on its host, and why (borrowed from the JSON). */
+struct proto_host_withheld {
+	int feature;		/* catalog id, or -1: a name this catalog lacks */
+	const char *reason;	/* the exporting host's reason name: not_in_host_cpu, ... */
+	const char *detail;	/* or NULL */
+};
+
+/*
+ * A host as `hvctl host export --format json` exports it: the HostRecord
+ * under "host", the host's name, and "withheld" (the features the host
+ * CPU has and its KVM does not offer, with that host's reasons); or a
+ * bare HostRecord, or Host.Describe's reply, which have neither.
+ */
+struct proto_host_export {
+	struct caps_host_record record;
+	struct proto_host_derived derived;
+	const char *hostname;	/* borrowed from the JSON; NULL when absent or "" */
+	bool inventory;		/* an export's inventory: withheld lists every feature withheld */
+	size_t n_withheld;
+	struct proto_host_withheld withheld[CAPS_NR_FEATURE_IDS];
+};
+
+/*
+ * Read one (proto_host_record_unwrap(), proto_host_record_from_json()),
+ * strictly: hostname a string, withheld an array of {name, reason,
+ * detail: string or null}; a feature name the catalog lacks is kept as
+ * -1 (an export from a newer hvcap), not refused; other members of an
+ * export (source, level, features, ...) are the record's again and not
+ * read.  Strings are borrowed from v, which must outlive ret.  0,
+ * -EINVAL (err names the path, path naming v), -E2BIG, -ENOMEM.
+ */
+int proto_host_export_from_json(struct json_object *v, const char *path, struct proto_host_export *ret,
+				struct proto_error *err);
+
 /*
  * CPUID entries as [CpuidEntry] (a new reference): {function, index,
  * flags, eax, ebx, ecx, edx} each, in order.  NULL with errno ENOMEM.

@@ -106,6 +106,37 @@ struct json_object *proto_evaluation_to_json(const struct caps_evaluation *ev,
 struct proto_json_writer;
 void proto_evaluation_write(struct proto_json_writer *w, const struct caps_evaluation *ev,
 			    enum caps_names names);
+/* Its members alone, inside an object the caller opened (Compare's reply adds "migration"). */
+void proto_evaluation_write_members(struct proto_json_writer *w, const struct caps_evaluation *ev,
+				    enum caps_names names);
+
+/*
+ * One direction of a migration check as MigrationDirection (Policy.Compare
+ * with a source or vm; `hvctl policy migrate-check --json`'s a_to_b and
+ * b_to_a):
+ *
+ *   {"ok", "source_verdict", "source_problems": [Problem],
+ *    "n_blockers", "blockers": [MigrationBlocker], "warnings": [Warning]}
+ *
+ * source is the policy's evaluation on the source host, or NULL when the
+ * guest is a VM's own vCPUs ("accepted", no problems); check is the
+ * answer on the destination, not looked at when source rejected the
+ * policy (no guest to move: not ok, no blockers).  A blocker is
+ * {"feature", "rule", "field", "function", "index", "register", "bits"
+ * ("7:0", "16"), "source", "destination", "detail"}, with
+ * "source_vendor" and "destination_vendor" for same_vendor and "reason"
+ * ("reason_detail") when the destination's model says why its KVM lacks
+ * the feature.  The first CAPS_MIGRATE_MAX_BLOCKERS are written;
+ * n_blockers counts them all.
+ */
+void proto_migration_direction_write(struct proto_json_writer *w, const struct caps_evaluation *source,
+				     const struct caps_migration *check);
+/* The same as a new reference: NULL with errno ENOMEM. */
+struct json_object *proto_migration_direction_to_json(const struct caps_evaluation *source,
+						      const struct caps_migration *check);
+
+/* A blocker's bits: "7:0", "16" (buf of 8 bytes at least). */
+void proto_migrate_bits(const struct caps_migrate_blocker *b, char *buf, size_t size);
 
 /*
  * A baseline across hosts (io.hvcap.Policy.Baseline, `hvctl policy

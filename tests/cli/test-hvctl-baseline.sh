@@ -7,9 +7,17 @@
 # spellings and with --migratable; mixed vendors exit 1 unless
 # --vendor-subset; the JSON contracts; migrate-check names the AVX-512
 # features from Skylake-SP to Broadwell and passes the other way; exit
-# statuses (0, 1, 2) and the human output.
+# statuses (0, 1, 2) and the human output; exported host records as
+# either end; a VM of the real hvcapd as the guest (hvcapd answers through
+# io.hvcap.Policy.Compare), the same blockers as offline.
 
 . "${HVCAP_SRCDIR:?}/tests/cli/lib.sh"
+
+cleanup() {
+	stop_daemon
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 if [ ! -d "$data" ]; then
 	echo "SKIP: no CPU dumps in '$data' (HVCAP_TESTDATA)"
@@ -144,5 +152,43 @@ jq -e '.a_to_b.ok == false and .a_to_b.source_verdict == "rejected" and (.a_to_b
        and .b_to_a.ok == false and .b_to_a.source_verdict == "accepted"
        and (.b_to_a.blockers | map(.feature) == ["avx512f"])' "$tmp/out" >/dev/null ||
 	fail "rejected on the source: $(head -c 400 "$tmp/out")"
+
+# Exported host records as either end: the same blockers, with the exporting host's reasons.
+expect 0 "export Broadwell" "$hvctl" host export --format json --dump "$bdw"
+cp "$tmp/out" "$tmp/bdw-record.json"
+expect 1 "Skylake-SP to Broadwell's record" "$hvctl" policy migrate-check --from "$sky" --to "$tmp/bdw-record.json" --json
+jq -c '[.a_to_b.blockers[] | [.feature, .rule, .reason]]' "$tmp/out" >"$tmp/record-blockers"
+expect 1 "Skylake-SP to Broadwell (dumps)" "$hvctl" policy migrate-check --from "$sky" --to "$bdw" --json
+jq -c '[.a_to_b.blockers[] | [.feature, .rule, .reason]]' "$tmp/out" >"$tmp/dump-blockers"
+cmp -s "$tmp/record-blockers" "$tmp/dump-blockers" ||
+	fail "record and dump blockers differ: $(cat "$tmp/record-blockers") vs $(cat "$tmp/dump-blockers")"
+expect 0 "Broadwell's record to Skylake-SP" "$hvctl" policy migrate-check --from "$tmp/bdw-record.json" --to "$sky"
+printf '{"host": {"backend": "kvm"}}\n' >"$tmp/bad-record.json"
+expect 1 "a bad record" "$hvctl" policy migrate-check --from "$sky" --to "$tmp/bad-record.json"
+grep -q "bad-record.json: not a usable host record: host" "$tmp/err" || fail "bad record: $(cat "$tmp/err")"
+
+# A VM of hvcapd (on Skylake-SP) as the guest: hvcapd answers, its vCPUs' CPUID checked on Broadwell.
+start_daemon sky --host-dump "$sky"
+printf '{"base": "host", "vcpus": 2, "migratable": true}\n' >"$tmp/mover.json"
+expect 0 "create the VM" "$hvctl" vm create mover "$tmp/mover.json"
+expect 1 "VM to Broadwell" "$hvctl" policy migrate-check --to "$bdw" mover --json
+jq -e '.vm == "mover" and (.from | test("mover")) and .a_to_b.ok == false and .a_to_b.source_verdict == "accepted"
+       and .b_to_a.ok == true' "$tmp/out" >/dev/null || fail "VM to Broadwell: $(head -c 600 "$tmp/out")"
+jq -c '[.a_to_b.blockers[] | [.feature, .rule, .reason]]' "$tmp/out" >"$tmp/vm-blockers"
+"$hvctl" policy migrate-check --from "$sky" --to "$bdw" "$tmp/mover.json" --json 2>/dev/null |
+	jq -c '[.a_to_b.blockers[] | [.feature, .rule, .reason]]' >"$tmp/offline-blockers"
+cmp -s "$tmp/vm-blockers" "$tmp/offline-blockers" ||
+	fail "VM and offline blockers differ: $(cat "$tmp/vm-blockers") vs $(cat "$tmp/offline-blockers")"
+expect 1 "VM to Broadwell's record" "$hvctl" policy migrate-check --to "$tmp/bdw-record.json" mover
+grep -q "^A -> B: *NO: [0-9]* blockers" "$tmp/out" || fail "VM to record: no 'A -> B: NO' line"
+grep -q "^  avx512f  *bit_subset.*not_in_host_cpu" "$tmp/out" || fail "VM to record: avx512f line"
+expect 0 "VM to its own CPU" "$hvctl" policy migrate-check --to "$sky" 1
+grep -q "^A -> B: *OK" "$tmp/out" || fail "VM to Skylake-SP: no 'A -> B: OK' line"
+expect 2 "VM with --from" "$hvctl" policy migrate-check --from "$bdw" --to "$sky" mover
+expect 2 "VM, a record with --param" "$hvctl" policy migrate-check --to "$tmp/bdw-record.json" --param tdp=off mover
+expect 1 "no such VM" "$hvctl" policy migrate-check --to "$sky" nosuchvm
+grep -q "nosuchvm" "$tmp/err" || fail "the unknown VM is not named: $(cat "$tmp/err")"
+expect 2 "VM, a bad host parameter" "$hvctl" policy migrate-check --to "$bdw" --param warp=on mover
+stop_daemon
 
 finish

@@ -9,7 +9,6 @@
 
 . "${HVCAP_SRCDIR:?}/tests/cli/lib.sh"
 examples="${HVCAP_SRCDIR:?}/examples"
-hvcapd="${HVCAP_BUILDDIR:?}/daemon/hvcapd"
 launch=
 watch_pid=
 
@@ -19,25 +18,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-# start_daemon NAME ARGS...: hvcapd (under $launch) on $tmp/NAME.sock with state in
-# $tmp/NAME.state; HVCAP_ADDRESS points to it once it answers.
-start_daemon() {
-	name=$1
-	shift
-	$launch $wrap "$hvcapd" --listen "$tmp/$name.sock" --state-dir "$tmp/$name.state" "$@" 2>>"$tmp/$name.log" &
-	daemon_pid=$!
-	export HVCAP_ADDRESS="unix:$tmp/$name.sock"
-	i=0
-	while ! "$hvctl" vm list >/dev/null 2>&1; do
-		i=$((i + 1))
-		if [ "$i" -gt 100 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
-			fail "hvcapd $name did not start: $(cat "$tmp/$name.log")"
-			finish
-		fi
-		sleep 0.1
-	done
-}
 
 # --- No daemon: a clear message naming the address, and the fallbacks.
 expect 1 "host show without hvcapd" "$hvctl" host show

@@ -617,12 +617,12 @@ END_TEST
 /* Migration checks. */
 
 /* The check of policy (NULL: base host) evaluated on from, against to. */
-static struct hv_migrate_result *migrate(const struct caps_policy *policy, const struct host *from,
+static struct caps_migration *migrate(const struct caps_policy *policy, const struct host *from,
 					 const struct host *to, enum caps_names names)
 {
 	struct caps_policy *host = NULL;
 	struct caps_evaluation *ev;
-	struct hv_migrate_result *res = malloc(sizeof(*res));
+	struct caps_migration *res = malloc(sizeof(*res));
 
 	ck_assert_ptr_nonnull(res);
 	if (!policy)
@@ -637,16 +637,16 @@ static struct hv_migrate_result *migrate(const struct caps_policy *policy, const
 	return res;
 }
 
-static const struct hv_migrate_blocker *find_blocker(const struct hv_migrate_result *r, const char *feature,
+static const struct caps_migrate_blocker *find_blocker(const struct caps_migration *r, const char *feature,
 						      const char *field)
 {
-	for (size_t i = 0; i < r->n_blockers && i < HV_MIGRATE_MAX_BLOCKERS; i++)
+	for (size_t i = 0; i < r->n_blockers && i < CAPS_MIGRATE_MAX_BLOCKERS; i++)
 		if (strcmp(r->blockers[i].feature, feature) == 0 && (!field || strcmp(r->blockers[i].field, field) == 0))
 			return &r->blockers[i];
 	return NULL;
 }
 
-static void assert_ok(const struct hv_migrate_result *r, const char *what)
+static void assert_ok(const struct caps_migration *r, const char *what)
 {
 	ck_assert_msg(r->ok && r->n_blockers == 0, "%s: %zu blockers, the first %s %s", what, r->n_blockers,
 		      r->n_blockers ? r->blockers[0].feature : "", r->n_blockers ? r->blockers[0].field : "");
@@ -660,15 +660,15 @@ START_TEST(test_migrate_newer_to_older_names_the_blocking_features)
 		X86_FEATURE_AVX512VL,
 	};
 	struct host *sky = host_new("Xeon-Gold-5115", NULL), *bdw = host_new("Xeon-E5-2650-v4", NULL);
-	struct hv_migrate_result *r = migrate(NULL, sky, bdw, CAPS_NAMES_LINUX);
+	struct caps_migration *r = migrate(NULL, sky, bdw, CAPS_NAMES_LINUX);
 
 	ck_assert(!r->ok);
 	ck_assert_uint_ge(r->n_blockers, 5);
 	for (size_t i = 0; i < sizeof(avx512) / sizeof(avx512[0]); i++) {
-		const struct hv_migrate_blocker *b = find_blocker(r, caps_feature_name(avx512[i], CAPS_NAMES_LINUX), NULL);
+		const struct caps_migrate_blocker *b = find_blocker(r, caps_feature_name(avx512[i], CAPS_NAMES_LINUX), NULL);
 
 		ck_assert_msg(b, "no blocker names %s", caps_feature_name(avx512[i], CAPS_NAMES_LINUX));
-		ck_assert_int_eq(b->rule, HV_MIGRATE_BIT_SUBSET);
+		ck_assert_int_eq(b->rule, CAPS_MIGRATE_BIT_SUBSET);
 		ck_assert_uint_eq(b->function, 7);
 		ck_assert_uint_eq(b->index, 0);
 		ck_assert_int_eq(b->reg, CAPS_REG_EBX);
@@ -704,7 +704,7 @@ END_TEST
 START_TEST(test_migrate_to_the_same_host_is_ok)
 {
 	struct host *h = host_new(all_cpus[_i], NULL);
-	struct hv_migrate_result *r = migrate(NULL, h, h, CAPS_NAMES_LINUX);
+	struct caps_migration *r = migrate(NULL, h, h, CAPS_NAMES_LINUX);
 
 	assert_ok(r, all_cpus[_i]);
 	ck_assert_uint_eq(r->n_warnings, 0);
@@ -727,7 +727,7 @@ START_TEST(test_migrate_baseline_moves_both_ways)
 	b = baseline_new(t, 3, HV_BASELINE_MIGRATABLE);
 	for (size_t i = 0; i < 3; i++)
 		for (size_t j = 0; j < 3; j++) {
-			struct hv_migrate_result *r = migrate(&b->policy, h[i], h[j], CAPS_NAMES_LINUX);
+			struct caps_migration *r = migrate(&b->policy, h[i], h[j], CAPS_NAMES_LINUX);
 			char what[160];
 
 			snprintf(what, sizeof(what), "baseline from %s to %s", cpus[i], cpus[j]);
@@ -747,12 +747,12 @@ START_TEST(test_migrate_invtsc_is_not_migratable)
 {
 	struct host *h = host_new("Xeon-Gold-5115", NULL);
 	struct caps_policy *p = policy_new("{\"features\": {\"invtsc\": \"require\"}, \"migratable\": false}");
-	struct hv_migrate_result *r = migrate(p, h, h, CAPS_NAMES_QEMU);
-	const struct hv_migrate_blocker *b = find_blocker(r, "invtsc", NULL);
+	struct caps_migration *r = migrate(p, h, h, CAPS_NAMES_QEMU);
+	const struct caps_migrate_blocker *b = find_blocker(r, "invtsc", NULL);
 
 	ck_assert(!r->ok);
 	ck_assert_ptr_nonnull(b);
-	ck_assert_int_eq(b->rule, HV_MIGRATE_NOT_MIGRATABLE);
+	ck_assert_int_eq(b->rule, CAPS_MIGRATE_NOT_MIGRATABLE);
 	ck_assert_uint_eq(b->source, 1);
 	ck_assert_uint_eq(b->destination, 1);
 	ck_assert_uint_eq(b->function, 0x80000007);
@@ -772,8 +772,8 @@ START_TEST(test_migrate_maxphyaddr_not_greater)
 {
 	struct host *a = host_new("Xeon-Gold-5115", NULL), *b = host_read("Xeon-Gold-5115");
 	struct caps_policy *narrow = policy_new("{\"base\": \"host\", \"phys_bits\": 39}");
-	struct hv_migrate_result *r;
-	const struct hv_migrate_blocker *bl;
+	struct caps_migration *r;
+	const struct caps_migrate_blocker *bl;
 
 	raw_entry(b, 0x80000008, 0)->eax = (raw_entry(b, 0x80000008, 0)->eax & ~0xffu) | 39;
 	host_model(b, NULL);
@@ -781,7 +781,7 @@ START_TEST(test_migrate_maxphyaddr_not_greater)
 	ck_assert_uint_eq(r->n_blockers, 1);
 	bl = find_blocker(r, "phys_bits", "MAXPHYADDR");
 	ck_assert_ptr_nonnull(bl);
-	ck_assert_int_eq(bl->rule, HV_MIGRATE_NOT_GREATER);
+	ck_assert_int_eq(bl->rule, CAPS_MIGRATE_NOT_GREATER);
 	ck_assert_uint_eq(bl->source, 46);
 	ck_assert_uint_eq(bl->destination, 39);
 	ck_assert_uint_eq(bl->function, 0x80000008);
@@ -804,11 +804,11 @@ START_TEST(test_migrate_guest_phys_bits_not_greater)
 {
 	static const char *const no_tdp[] = { "tdp=off", NULL };
 	struct host *a = host_new("Xeon-w7-3465X", no_tdp), *b = host_new("Xeon-w7-3465X", NULL);
-	struct hv_migrate_result *r = migrate(NULL, a, b, CAPS_NAMES_LINUX);
-	const struct hv_migrate_blocker *bl = find_blocker(r, "phys_bits", "GuestPhysBits");
+	struct caps_migration *r = migrate(NULL, a, b, CAPS_NAMES_LINUX);
+	const struct caps_migrate_blocker *bl = find_blocker(r, "phys_bits", "GuestPhysBits");
 
 	ck_assert_ptr_nonnull(bl);
-	ck_assert_int_eq(bl->rule, HV_MIGRATE_NOT_GREATER);
+	ck_assert_int_eq(bl->rule, CAPS_MIGRATE_NOT_GREATER);
 	ck_assert_uint_eq(bl->source, 52);
 	ck_assert_uint_eq(bl->destination, 48);
 	ck_assert_uint_eq(bl->lsb, 16);
@@ -825,8 +825,8 @@ END_TEST
 START_TEST(test_migrate_xsave_layout_equal)
 {
 	struct host *a = host_new("Xeon-Gold-5115", NULL), *b = host_read("Xeon-Gold-5115");
-	struct hv_migrate_result *r;
-	const struct hv_migrate_blocker *bl;
+	struct caps_migration *r;
+	const struct caps_migrate_blocker *bl;
 	struct caps_evaluation *ev;
 	struct caps_cpuid_entry *d0;
 
@@ -837,7 +837,7 @@ START_TEST(test_migrate_xsave_layout_equal)
 	r = migrate(NULL, a, b, CAPS_NAMES_LINUX);
 	bl = find_blocker(r, "avx", "XSAVE component 2 size");
 	ck_assert_ptr_nonnull(bl);
-	ck_assert_int_eq(bl->rule, HV_MIGRATE_EQUAL);
+	ck_assert_int_eq(bl->rule, CAPS_MIGRATE_EQUAL);
 	ck_assert_uint_eq(bl->source, 256);
 	ck_assert_uint_eq(bl->destination, 512);
 	ck_assert_uint_eq(bl->function, 0xd);
@@ -863,7 +863,7 @@ START_TEST(test_migrate_xsave_layout_equal)
 	ck_assert_int_eq(hv_migrate_check(&ev->guest_cpuid, &b->target, CAPS_NAMES_LINUX, r), 0);
 	bl = find_blocker(r, "pku", "XSAVE component 9 (XCR0)");
 	ck_assert_ptr_nonnull(bl);
-	ck_assert_int_eq(bl->rule, HV_MIGRATE_BIT_SUBSET);
+	ck_assert_int_eq(bl->rule, CAPS_MIGRATE_BIT_SUBSET);
 	ck_assert_uint_eq(bl->lsb, 9);
 	ck_assert_uint_eq(r->n_blockers, 1);
 	/* Without XSAVE itself there is no state to move. */
@@ -893,11 +893,11 @@ START_TEST(test_migrate_rap_size_equal)
 {
 	struct host *a = eraps_host_new(64), *b = eraps_host_new(32), *c = eraps_host_new(64);
 	struct caps_policy *no_eraps = policy_new("{\"base\": \"host\", \"features\": {\"eraps\": \"disable\"}}");
-	struct hv_migrate_result *r = migrate(NULL, a, b, CAPS_NAMES_LINUX);
-	const struct hv_migrate_blocker *bl = find_blocker(r, "eraps", "RapSize");
+	struct caps_migration *r = migrate(NULL, a, b, CAPS_NAMES_LINUX);
+	const struct caps_migrate_blocker *bl = find_blocker(r, "eraps", "RapSize");
 
 	ck_assert_ptr_nonnull(bl);
-	ck_assert_int_eq(bl->rule, HV_MIGRATE_EQUAL);
+	ck_assert_int_eq(bl->rule, CAPS_MIGRATE_EQUAL);
 	ck_assert_uint_eq(bl->source, 64);
 	ck_assert_uint_eq(bl->destination, 32);
 	ck_assert_uint_eq(bl->lsb, 16);
@@ -923,8 +923,8 @@ START_TEST(test_migrate_avx10_version_not_greater)
 	static const char *const k618[] = { "kernel=6.18", NULL };
 	struct host *a = host_read("Xeon-6788P"), *b = host_new("Xeon-6788P", NULL);
 	struct host *c = host_read("Xeon-6788P");
-	struct hv_migrate_result *r;
-	const struct hv_migrate_blocker *bl;
+	struct caps_migration *r;
+	const struct caps_migrate_blocker *bl;
 
 	raw_entry(a, 0x24, 0)->ebx = (raw_entry(a, 0x24, 0)->ebx & ~0xffu) | 2;
 	host_model(a, NULL);
@@ -933,7 +933,7 @@ START_TEST(test_migrate_avx10_version_not_greater)
 	r = migrate(NULL, a, b, CAPS_NAMES_LINUX);
 	bl = find_blocker(r, "avx10", "AVX10 version");
 	ck_assert_ptr_nonnull(bl);
-	ck_assert_int_eq(bl->rule, HV_MIGRATE_NOT_GREATER);
+	ck_assert_int_eq(bl->rule, CAPS_MIGRATE_NOT_GREATER);
 	ck_assert_uint_eq(bl->source, 2);
 	ck_assert_uint_eq(bl->destination, 1);
 	ck_assert_uint_eq(bl->function, 0x24);
@@ -955,12 +955,12 @@ START_TEST(test_migrate_pmu_not_greater)
 	struct host *spr0 = host_new("Xeon-w7-3465X", no_pmu), *bdw0 = host_new("Xeon-E5-2650-v4", no_pmu);
 	struct hv_policy_target t[2] = { spr->target, bdw->target }, t0[2] = { spr0->target, bdw0->target };
 	struct hv_baseline *b = baseline_new(t, 2, HV_BASELINE_MIGRATABLE);
-	struct hv_migrate_result *r = migrate(&b->policy, spr, bdw, CAPS_NAMES_LINUX);
-	const struct hv_migrate_blocker *bl = find_blocker(r, "pmu", "PMU general-purpose counters");
+	struct caps_migration *r = migrate(&b->policy, spr, bdw, CAPS_NAMES_LINUX);
+	const struct caps_migrate_blocker *bl = find_blocker(r, "pmu", "PMU general-purpose counters");
 	bool warned = false;
 
 	ck_assert_ptr_nonnull(bl);
-	ck_assert_int_eq(bl->rule, HV_MIGRATE_NOT_GREATER);
+	ck_assert_int_eq(bl->rule, CAPS_MIGRATE_NOT_GREATER);
 	ck_assert_uint_gt(bl->source, bl->destination);
 	ck_assert_ptr_nonnull(find_blocker(r, "pmu", "PMU architectural events"));
 	for (size_t i = 0; i < r->n_blockers; i++)
@@ -990,11 +990,11 @@ START_TEST(test_migrate_vendor_same)
 	struct host *intel = host_new("Xeon-Gold-5115", NULL), *amd = host_new("EPYC-7601-32-Core", NULL);
 	struct hv_policy_target t[2] = { intel->target, amd->target };
 	struct hv_baseline *b = baseline_new(t, 2, HV_BASELINE_VENDOR_SUBSET | HV_BASELINE_MIGRATABLE);
-	struct hv_migrate_result *r = migrate(&b->policy, intel, amd, CAPS_NAMES_LINUX);
-	const struct hv_migrate_blocker *bl = find_blocker(r, "vendor", NULL);
+	struct caps_migration *r = migrate(&b->policy, intel, amd, CAPS_NAMES_LINUX);
+	const struct caps_migrate_blocker *bl = find_blocker(r, "vendor", NULL);
 
 	ck_assert_ptr_nonnull(bl);
-	ck_assert_int_eq(bl->rule, HV_MIGRATE_SAME_VENDOR);
+	ck_assert_int_eq(bl->rule, CAPS_MIGRATE_SAME_VENDOR);
 	ck_assert_str_eq(bl->source_vendor, "GenuineIntel");
 	ck_assert_str_eq(bl->destination_vendor, "AuthenticAMD");
 	test_free(r);
@@ -1009,7 +1009,7 @@ START_TEST(test_migrate_warnings_do_not_block)
 	struct host *sky = host_new("Xeon-Gold-5115", NULL), *bdw = host_new("Xeon-E5-2650-v4", NULL);
 	struct host *core2 = host_new("Core2-Q9500", NULL);
 	struct caps_policy *p = policy_new("{\"features\": {\"sse2\": \"require\", \"movbe\": \"require\"}}");
-	struct hv_migrate_result *r = migrate(p, sky, core2, CAPS_NAMES_LINUX);
+	struct caps_migration *r = migrate(p, sky, core2, CAPS_NAMES_LINUX);
 	bool max_leaf = false, movbe = false;
 
 	for (size_t i = 0; i < r->n_warnings; i++) {
@@ -1034,7 +1034,7 @@ START_TEST(test_migrate_warnings_do_not_block)
 	r = malloc(sizeof(*r));
 	ck_assert_int_eq(hv_migrate_check(NULL, &bdw->target, CAPS_NAMES_LINUX, r), -EINVAL);
 	ck_assert_int_eq(hv_migrate_check(&bdw->model.record.supported, NULL, CAPS_NAMES_LINUX, r), -EINVAL);
-	ck_assert_str_eq(hv_migrate_rule_name(HV_MIGRATE_NOT_GREATER), "not_greater");
+	ck_assert_str_eq(caps_migrate_rule_name(CAPS_MIGRATE_NOT_GREATER), "not_greater");
 	test_free(r);
 }
 END_TEST
@@ -1256,6 +1256,283 @@ START_TEST(test_daemon_baseline)
 }
 END_TEST
 
+/* `hvctl host export --format json --dump` of cpu: the export a baseline takes as a host record. */
+static struct json_object *export_of(const char *cpu)
+{
+	const char *b = getenv("HVCAP_BUILDDIR");
+	char cmd[9000], *text = malloc(1 << 20);
+	struct json_object *o;
+	size_t len;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(text);
+	snprintf(cmd, sizeof(cmd), "'%s/cli/hvctl' host export --format json --dump '%s/x86_64-cpuid-%s.xml'",
+		 b && *b ? b : ".", dir, cpu);
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	len = fread(text, 1, (1 << 20) - 1, f);
+	ck_assert_int_eq(pclose(f), 0);
+	text[len] = '\0';
+	o = json_tokener_parse(text);
+	free(text);
+	ck_assert_msg(o != NULL, "%s printed no JSON", cmd);
+	return o;
+}
+
+START_TEST(test_daemon_baseline_records)
+{
+	struct json_object *p = json_object_new_object(), *hosts = json_object_new_array(), *r, *o, *e, *x;
+	char path[4600], *params;
+
+	snprintf(path, sizeof(path), "%s/x86_64-cpuid-Xeon-Gold-5115.xml", dir);
+	start_model(false, path, NULL);
+
+	/*
+	 * Exports of every Intel host, the hostname each one's CPU (they are
+	 * all exported on this machine): the same baseline as from the dumps,
+	 * the hosts named by hostname, and each blocker with the exporting
+	 * host's own reason (its "withheld"), not "in the host record".
+	 */
+	for (size_t i = 0; i < N_INTEL; i++) {
+		struct json_object *h = json_object_new_object();
+
+		x = export_of(intel_cpus[i]);
+		json_object_object_add(x, "hostname", json_object_new_string(intel_cpus[i]));
+		json_object_object_add(h, "record", x);
+		json_object_array_add(hosts, h);
+	}
+	json_object_object_add(p, "hosts", hosts);
+	json_object_object_add(p, "migratable", json_object_new_boolean(true));
+	r = ok("io.hvcap.Policy.Baseline", json_object_to_json_string(p));
+	check_output("Baseline", r);
+	o = offline_baseline(intel_cpus, N_INTEL, HV_BASELINE_MIGRATABLE, true);
+	ck_assert_msg(json_object_equal(get(r, "policy"), get(o, "policy")), "records %s\ndumps %s",
+		      json_object_to_json_string(get(r, "policy")), json_object_to_json_string(get(o, "policy")));
+	ck_assert(json_object_equal(get(r, "hosts"), get(o, "hosts")));
+	ck_assert(json_object_equal(get(r, "blockers"), get(o, "blockers")));
+	ck_assert_uint_gt(json_object_array_length(get(r, "blockers")), 0);
+	json_object_put(o);
+	json_object_put(r);
+
+	/* A bare HostRecord (its "host"): named by its fingerprint, reasons from the record alone. */
+	x = json_object_array_get_idx(hosts, 0);
+	o = json_object_get(get(get(x, "record"), "host"));
+	json_object_object_add(x, "record", o);
+	r = ok("io.hvcap.Policy.Baseline", json_object_to_json_string(p));
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(get(r, "hosts"), 0)),
+			 get_str(o, "fingerprint"));
+	json_object_put(r);
+
+	/* A dump and a record for one host, neither, params with a record: named by path. */
+	params = strdup(json_object_to_json_string(p));
+	json_object_object_add(x, "dump", json_object_new_string("x"));
+	fails_parameter(json_object_to_json_string(p), "hosts[0].record");
+	json_object_object_del(x, "dump");
+	json_object_object_add(x, "params", json_tokener_parse("{\"tdp\": \"off\"}"));
+	fails_parameter(json_object_to_json_string(p), "hosts[0].params");
+	json_object_object_del(x, "params");
+	json_object_object_del(x, "record");
+	fails_parameter(json_object_to_json_string(p), "hosts[0].dump");
+	fails_parameter("{\"hosts\": [{\"record\": []}]}", "hosts[0].record");
+
+	/* A record that does not read: InvalidHostRecord with the path and why. */
+	json_object_put(p);
+	p = json_tokener_parse(params);
+	free(params);
+	x = get(json_object_array_get_idx(get(p, "hosts"), 1), "record");
+	json_object_object_add(get(x, "host"), "level", json_object_new_int(9));
+	e = fails_p("io.hvcap.Policy.Baseline", json_object_to_json_string(p), "io.hvcap.Policy.InvalidHostRecord");
+	check_error("InvalidHostRecord", e);
+	ck_assert_str_eq(get_str(e, "parameter"), "hosts[1].record.host.level");
+	json_object_put(e);
+	json_object_object_add(get(x, "host"), "level", json_object_new_int(2));
+	json_object_object_add(x, "withheld", json_tokener_parse("[{\"name\": \"avx\", \"why\": \"x\"}]"));
+	e = fails_p("io.hvcap.Policy.Baseline", json_object_to_json_string(p), "io.hvcap.Policy.InvalidHostRecord");
+	ck_assert_str_eq(get_str(e, "parameter"), "hosts[1].record.withheld[0]");
+	json_object_put(e);
+	json_object_object_add(x, "withheld", json_tokener_parse("[{\"name\": \"avx\", \"reason\": 3}]"));
+	e = fails_p("io.hvcap.Policy.Baseline", json_object_to_json_string(p), "io.hvcap.Policy.InvalidHostRecord");
+	ck_assert_str_eq(get_str(e, "parameter"), "hosts[1].record.withheld[0].reason");
+	json_object_put(e);
+	json_object_object_add(x, "host", json_object_new_string("x"));
+	e = fails_p("io.hvcap.Policy.Baseline", json_object_to_json_string(p), "io.hvcap.Policy.InvalidHostRecord");
+	ck_assert_str_eq(get_str(e, "parameter"), "hosts[1].record");
+	json_object_put(e);
+	/* A feature or reason this hvcap does not know (a newer exporter's) is not refused. */
+	json_object_put(p);
+	p = json_object_new_object();
+	hosts = json_object_new_array();
+	x = export_of("Xeon-E5-2650-v4");
+	json_object_array_add(get(x, "withheld"),
+			      json_tokener_parse("{\"name\": \"warp_drive\", \"reason\": \"not_in_host_cpu\"}"));
+	json_object_array_add(get(x, "withheld"),
+			      json_tokener_parse("{\"name\": \"avx512f\", \"reason\": \"too_new\", \"detail\": null}"));
+	json_object_array_add(hosts, json_tokener_parse("{}"));
+	json_object_object_add(json_object_array_get_idx(hosts, 0), "record", x);
+	json_object_object_add(p, "hosts", hosts);
+	r = ok("io.hvcap.Policy.Baseline", json_object_to_json_string(p));
+	json_object_put(r);
+	json_object_put(p);
+}
+END_TEST
+
+/* A direction of a migration, as hvctl policy migrate-check --json and Compare write it, computed here. */
+static struct json_object *offline_direction(struct host *from, struct host *to, const struct caps_policy *pol)
+{
+	struct caps_evaluation *ev = track(calloc(1, sizeof(*ev)));
+	struct caps_migration *m = track(calloc(1, sizeof(*m)));
+	struct json_object *o;
+
+	ck_assert_int_eq(hv_policy_evaluate(pol, &from->target, CAPS_NAMES_LINUX, ev), 0);
+	if (ev->accepted)
+		ck_assert_int_eq(hv_migrate_check(&ev->guest_cpuid, &to->target, CAPS_NAMES_LINUX, m), 0);
+	o = proto_migration_direction_to_json(ev, m);
+	ck_assert_ptr_nonnull(o);
+	test_free(ev);
+	test_free(m);
+	return o;
+}
+
+static bool has_blocker(struct json_object *direction, const char *feature, const char *rule)
+{
+	struct json_object *b = get(direction, "blockers");
+
+	for (size_t i = 0; i < json_object_array_length(b); i++) {
+		struct json_object *x = json_object_array_get_idx(b, i);
+
+		if (strcmp(get_str(x, "feature"), feature) == 0 && strcmp(get_str(x, "rule"), rule) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void fails_compare(const char *params, const char *parameter)
+{
+	struct json_object *e = fails_p("io.hvcap.Policy.Compare", params, "org.varlink.service.InvalidParameter");
+
+	ck_assert_str_eq(get_str(e, "parameter"), parameter);
+	json_object_put(e);
+}
+
+START_TEST(test_daemon_compare_migration)
+{
+	struct host *sky = host_new("Xeon-Gold-5115", NULL), *bdw = host_new("Xeon-E5-2650-v4", NULL);
+	struct caps_policy *pol = track(malloc(sizeof(*pol)));
+	struct json_object *p, *r, *m, *o, *e, *vm;
+	char path[4600], *sky_text = dump_text("Xeon-Gold-5115"), *bdw_text = dump_text("Xeon-E5-2650-v4");
+	char call[256];
+
+	snprintf(path, sizeof(path), "%s/x86_64-cpuid-Xeon-Gold-5115.xml", dir);
+	start_model(false, path, NULL);
+	caps_policy_init(pol);
+	pol->base = CAPS_POLICY_BASE_HOST;
+	pol->migratable = true;
+
+	/* Skylake-SP (source) to Broadwell (dump): blocked by AVX-512, and back it moves. */
+	p = json_object_new_object();
+	json_object_object_add(p, "policy", proto_policy_to_json(pol));
+	json_object_object_add(p, "dump", json_object_new_string(bdw_text));
+	json_object_object_add(p, "source", json_object_new_object());
+	json_object_object_add(get(p, "source"), "dump", json_object_new_string(sky_text));
+	json_object_object_add(get(p, "source"), "name", json_object_new_string("sky"));
+	r = ok("io.hvcap.Policy.Compare", json_object_to_json_string(p));
+	check_output("Compare", r);
+	m = get(r, "migration");
+	ck_assert_str_eq(get_str(m, "source"), "sky");
+	ck_assert_str_eq(get_str(m, "destination"), "destination");
+	ck_assert(!json_object_get_boolean(get(get(m, "a_to_b"), "ok")));
+	ck_assert(has_blocker(get(m, "a_to_b"), "avx512f", "bit_subset"));
+	ck_assert(json_object_get_boolean(get(get(m, "b_to_a"), "ok")));
+	/* Both directions are what hvcore answers offline, to the value. */
+	o = offline_direction(sky, bdw, pol);
+	ck_assert_msg(json_object_equal(get(m, "a_to_b"), o), "hvcapd %.400s\noffline %.400s",
+		      json_object_to_json_string(get(m, "a_to_b")), json_object_to_json_string(o));
+	json_object_put(o);
+	o = offline_direction(bdw, sky, pol);
+	ck_assert(json_object_equal(get(m, "b_to_a"), o));
+	json_object_put(o);
+	/* The evaluation itself is the policy on Broadwell. */
+	ck_assert_str_eq(get_str(r, "verdict"), "accepted");
+	json_object_put(r);
+
+	/* Without a source: no migration. */
+	json_object_object_del(p, "source");
+	r = ok("io.hvcap.Policy.Compare", json_object_to_json_string(p));
+	ck_assert_ptr_null(json_object_object_get(r, "migration"));
+	json_object_put(r);
+
+	/* The destination as an exported record: the same answer. */
+	json_object_object_del(p, "dump");
+	json_object_object_add(p, "record", export_of("Xeon-E5-2650-v4"));
+	json_object_object_add(p, "source", json_tokener_parse("{}"));
+	json_object_object_add(get(p, "source"), "dump", json_object_new_string(sky_text));
+	r = ok("io.hvcap.Policy.Compare", json_object_to_json_string(p));
+	check_output("Compare", r);
+	m = get(r, "migration");
+	ck_assert(has_blocker(get(m, "a_to_b"), "avx512f", "bit_subset"));
+	ck_assert(json_object_get_boolean(get(get(m, "b_to_a"), "ok")));
+	json_object_put(r);
+
+	/* A VM of this daemon (on Skylake-SP) brings its own policy and vCPUs. */
+	r = ok("io.hvcap.Vm.Create", "{\"name\": \"mover\", \"policy\": {\"base\": \"host\", \"vcpus\": 2, "
+	       "\"migratable\": true}}");
+	snprintf(call, sizeof(call), "{\"vm\": %lld, \"dump\": \"\"}", (long long)get_int(r, "vm"));
+	vm = json_tokener_parse(call);
+	json_object_object_add(vm, "dump", json_object_new_string(bdw_text));
+	json_object_put(r);
+	r = ok("io.hvcap.Policy.Compare", json_object_to_json_string(vm));
+	check_output("Compare", r);
+	m = get(r, "migration");
+	ck_assert_ptr_nonnull(strstr(get_str(m, "source"), "mover"));
+	ck_assert_str_eq(get_str(get(m, "a_to_b"), "source_verdict"), "accepted");
+	ck_assert(!json_object_get_boolean(get(get(m, "a_to_b"), "ok")));
+	ck_assert(has_blocker(get(m, "a_to_b"), "avx512f", "bit_subset"));
+	ck_assert(json_object_get_boolean(get(get(m, "b_to_a"), "ok")));
+	json_object_put(r);
+	/* ... to its own host: nothing blocks. */
+	json_object_object_add(vm, "dump", json_object_new_string(sky_text));
+	r = ok("io.hvcap.Policy.Compare", json_object_to_json_string(vm));
+	ck_assert(json_object_get_boolean(get(get(get(r, "migration"), "a_to_b"), "ok")));
+	json_object_put(r);
+
+	/* Bad combinations, each named. */
+	json_object_object_add(vm, "policy", json_tokener_parse("{}"));
+	fails_compare(json_object_to_json_string(vm), "policy");
+	json_object_object_del(vm, "policy");
+	json_object_object_add(vm, "source", json_tokener_parse("{\"dump\": \"x\"}"));
+	fails_compare(json_object_to_json_string(vm), "vm");
+	json_object_object_del(vm, "source");
+	json_object_object_add(vm, "vm", json_object_new_int(4000));
+	e = fails_p("io.hvcap.Policy.Compare", json_object_to_json_string(vm), "io.hvcap.Vm.NoSuchVm");
+	json_object_put(e);
+	fails_compare("{\"dump\": \"x\"}", "policy");
+	fails_compare("{\"policy\": {}}", "dump");
+	fails_compare("{\"policy\": {}, \"dump\": \"x\", \"record\": {}}", "record");
+	fails_compare("{\"policy\": {}, \"record\": {}, \"params\": {\"tdp\": \"off\"}}", "params");
+	fails_compare("{\"policy\": {}, \"dump\": \"x\", \"source\": {}}", "source.dump");
+	fails_compare("{\"policy\": {}, \"dump\": \"x\", \"source\": 1}", "source");
+	fails_compare("{\"policy\": {}, \"dump\": \"x\", \"vm\": -1}", "vm");
+	json_object_object_add(p, "source", json_tokener_parse("{\"dump\": \"<cpudata><cpuid\"}"));
+	e = fails_p("io.hvcap.Policy.Compare", json_object_to_json_string(p), "io.hvcap.Policy.InvalidDump");
+	ck_assert_ptr_nonnull(strstr(get_str(e, "reason"), "source: "));
+	json_object_put(e);
+	json_object_object_add(p, "source", json_tokener_parse("{\"dump\": \"x\", \"params\": {\"warp\": \"1\"}}"));
+	json_object_object_add(get(p, "source"), "dump", json_object_new_string(sky_text));
+	e = fails_p("io.hvcap.Policy.Compare", json_object_to_json_string(p), "io.hvcap.Policy.InvalidHostParameter");
+	ck_assert_str_eq(get_str(e, "parameter"), "source.params.warp");
+	json_object_put(e);
+	json_object_object_add(p, "record", json_tokener_parse("{\"backend\": \"kvm\"}"));
+	e = fails_p("io.hvcap.Policy.Compare", json_object_to_json_string(p), "io.hvcap.Policy.InvalidHostRecord");
+	ck_assert_str_eq(get_str(e, "parameter"), "record");
+	json_object_put(e);
+
+	json_object_put(vm);
+	json_object_put(p);
+	test_free(sky_text);
+	test_free(bdw_text);
+}
+END_TEST
+
 int main(void)
 {
 	const char *top = getenv("HVCAP_TESTDATA");
@@ -1303,6 +1580,8 @@ int main(void)
 	tc = tcase_create("daemon");
 	tcase_add_checked_fixture(tc, NULL, free_tracked);
 	tcase_add_test(tc, test_daemon_baseline);
+	tcase_add_test(tc, test_daemon_baseline_records);
+	tcase_add_test(tc, test_daemon_compare_migration);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
