@@ -209,6 +209,30 @@ struct json_object *proto_host_record_unwrap(struct json_object *v)
 	return NULL;
 }
 
+/*
+ * What KVM_GET_SUPPORTED_CPUID and KVM_GET_EMULATED_CPUID answer has one
+ * entry per leaf and sub-leaf and only the flags KVM defines: a record
+ * with more is none that a probe or model made, and hvcore's tables
+ * (caps_cpuid_add()) would refuse it later.
+ */
+static int check_cpuid(const struct caps_cpuid *c, const char *path, const char *key, struct proto_error *err)
+{
+	char where[256];
+
+	for (size_t i = 0; i < c->nent; i++) {
+		const struct caps_cpuid_entry *e = &c->entries[i];
+
+		snprintf(where, sizeof(where), "%s%s%s[%zu]", path, path[0] ? "." : "", key, i);
+		if (e->flags & ~CAPS_CPUID_FLAGS_ALL)
+			return proto_error_set(err, where, "flags 0x%x: bits KVM does not define", e->flags);
+		for (size_t k = 0; k < i; k++)
+			if (c->entries[k].function == e->function && c->entries[k].index == e->index)
+				return proto_error_set(err, where, "a second entry for leaf 0x%x index %u", e->function,
+						       e->index);
+	}
+	return 0;
+}
+
 int proto_host_record_from_json(struct json_object *v, const char *path, struct caps_host_record *ret,
 				struct proto_host_derived *derived, struct proto_error *err)
 {
@@ -224,6 +248,10 @@ int proto_host_record_from_json(struct json_object *v, const char *path, struct 
 		return -ENOMEM;
 	caps_host_record_init(&s->r, CAPS_BACKEND_MODEL);
 	r = proto_json_decode_object(record_fields, v, s, path, err);
+	if (r == 0)
+		r = check_cpuid(&s->r.supported, path, "cpuid", err);
+	if (r == 0)
+		r = check_cpuid(&s->r.emulated, path, "emulated_cpuid", err);
 	if (r == 0) {
 		*ret = s->r;
 		if (derived)

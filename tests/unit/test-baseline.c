@@ -555,6 +555,12 @@ START_TEST(test_record_reader_refuses_bad_records)
 		{ "msrs", "[{\"index\": 1, \"value\": \"0xzz\"}]", "host.msrs[0].value" },
 		{ "fingerprint", "\"\"", "host.fingerprint" },
 		{ "unknown_key", "1", "host.unknown_key" },
+		/* Two entries for one leaf, flags KVM does not define: no KVM answers so. */
+		{ "cpuid", "[{\"function\": 1, \"index\": 0, \"flags\": 0, \"eax\": 0, \"ebx\": 0, \"ecx\": 0, "
+			   "\"edx\": 0}, {\"function\": 1, \"index\": 0, \"flags\": 0, \"eax\": 1, \"ebx\": 0, "
+			   "\"ecx\": 0, \"edx\": 0}]", "host.cpuid[1]" },
+		{ "emulated_cpuid", "[{\"function\": 7, \"index\": 0, \"flags\": 256, \"eax\": 0, \"ebx\": 0, "
+				    "\"ecx\": 0, \"edx\": 0}]", "host.emulated_cpuid[0]" },
 	};
 	struct host *h = host_new("Core-i7-8700", NULL);
 	struct proto_host_derived d = { .level = 3 };
