@@ -14,13 +14,15 @@ EXTRA_DIST += \
 	fuzz/fuzz-varlink.c \
 	fuzz/fuzz-state.c \
 	fuzz/fuzz-daemon.c \
+	fuzz/fuzz-record.c \
 	fuzz/corpus \
 	fuzz/control.dict \
 	fuzz/dump.dict \
 	fuzz/policy.dict \
 	fuzz/varlink.dict \
 	fuzz/state.dict \
-	fuzz/daemon.dict
+	fuzz/daemon.dict \
+	fuzz/record.dict
 
 if ENABLE_FUZZING
 noinst_PROGRAMS += \
@@ -29,7 +31,8 @@ noinst_PROGRAMS += \
 	fuzz/fuzz-policy \
 	fuzz/fuzz-varlink \
 	fuzz/fuzz-state \
-	fuzz/fuzz-daemon
+	fuzz/fuzz-daemon \
+	fuzz/fuzz-record
 endif
 
 fuzz_link_flags = $(AM_LDFLAGS) $(HVCAP_FUZZ_CFLAGS)
@@ -49,6 +52,12 @@ fuzz_fuzz_policy_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit -DHVCAP_TE
 fuzz_fuzz_policy_CFLAGS = $(AM_CFLAGS) $(HVCAP_FUZZ_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS)
 fuzz_fuzz_policy_LDFLAGS = $(fuzz_link_flags)
 fuzz_fuzz_policy_LDADD = proto/libproto.la hvcore/libhvcore.la libcaps/libcaps.la $(CHECK_LIBS) $(JSONC_LIBS)
+
+fuzz_fuzz_record_SOURCES = fuzz/fuzz-record.c
+fuzz_fuzz_record_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit -DHVCAP_TEST_SRCDIR='"$(abs_top_srcdir)"'
+fuzz_fuzz_record_CFLAGS = $(AM_CFLAGS) $(HVCAP_FUZZ_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS)
+fuzz_fuzz_record_LDFLAGS = $(fuzz_link_flags)
+fuzz_fuzz_record_LDADD = proto/libproto.la hvcore/libhvcore.la libcaps/libcaps.la $(CHECK_LIBS) $(JSONC_LIBS)
 
 fuzz_fuzz_varlink_SOURCES = fuzz/fuzz-varlink.c
 fuzz_fuzz_varlink_CFLAGS = $(AM_CFLAGS) $(HVCAP_FUZZ_CFLAGS) $(JSONC_CFLAGS)

@@ -18,7 +18,7 @@ set -eu
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${HVCAP_BUILDDIR:-$(pwd)}
 seconds=60
-all_targets="control dump policy varlink state daemon"
+all_targets="control dump policy varlink state daemon record"
 
 if [ $# -gt 0 ]; then
 	case $1 in
