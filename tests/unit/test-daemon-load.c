@@ -135,6 +135,9 @@ static void lconn_close(struct lconn *c)
 
 /* Queue one call (printf-style JSON, the NUL appended) and count its reply as owed. */
 static void lconn_queue(struct lconn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void lconn_queue(struct lconn *c, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;

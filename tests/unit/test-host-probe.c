@@ -181,14 +181,17 @@ static struct kvm_msr_list *direct_msr_list(int fd)
 /* 1 and *ret when KVM reads the MSR on the system fd, 0 when it refuses. */
 static int direct_msr(int fd, uint32_t index, uint64_t *ret)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr = { .nmsrs = 1 }, .e = { .index = index } };
-	int r = ioctl(fd, KVM_GET_MSRS, &m);
+	/* struct kvm_msrs ends in a flexible array: allocate it with its one entry. */
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(m->entries[0]));
+	int r;
 
+	ck_assert_ptr_nonnull(m);
+	m->nmsrs = 1;
+	m->entries[0].index = index;
+	r = ioctl(fd, KVM_GET_MSRS, m);
 	ck_assert_msg(r == 0 || r == 1, "KVM_GET_MSRS 0x%x: %d (%s)", index, r, strerror(errno));
-	*ret = m.e.data;
+	*ret = m->entries[0].data;
+	free(m);
 	return r;
 }
 

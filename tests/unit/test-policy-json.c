@@ -250,8 +250,8 @@ START_TEST(test_policy_parse_applies_defaults)
 	/* null is absent, as for a Varlink ?type. */
 	static const char *const empties[] = {
 		"{}", " \n{ }\n\n", "\xef\xbb\xbf{}", "{\"features\": {}}",
-		"{\"name\": null, \"vendor\": null, \"base\": null, \"features\": null, \"vcpus\": null, "
-		"\"apic\": null, \"phys_bits\": null, \"migratable\": null}",
+		("{\"name\": null, \"vendor\": null, \"base\": null, \"features\": null, \"vcpus\": null, "
+		 "\"apic\": null, \"phys_bits\": null, \"migratable\": null}"),
 	};
 	struct caps_policy *p = policy_new(), *def = policy_new();
 
