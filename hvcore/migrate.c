@@ -17,6 +17,8 @@
  *   AVX10 version (with AVX10)    not greater
  *   AMX palette and TMUL limits   equal
  *   PMU version, counters, widths not greater; events available there too
+ *   CLFLUSH line size             equal to the destination CPU's
+ *   cache descriptors (0x4, 0x8000_001D)  a warning when they differ
  *   vendor                        the same
  *
  * The maximum basic and extended leaves are not held to the destination's:
@@ -393,12 +395,12 @@ static void not_greater(struct check *ck, int feature, const char *label, const 
 		"The guest's %s is %u; KVM on the destination supports %u.", field, g, d);
 }
 
-/* A number that must match, as not_greater(). */
-static void equal(struct check *ck, int feature, const char *field, uint32_t function, uint32_t index,
-		  enum caps_reg reg, unsigned lsb, unsigned msb)
+/* A number that must match the destination's in table dest (KVM's supported CPUID, or the CPU's own). */
+static void equal_in(struct check *ck, const struct caps_cpuid *dest, int feature, const char *field,
+		     uint32_t function, uint32_t index, enum caps_reg reg, unsigned lsb, unsigned msb)
 {
 	uint32_t g = field_of(reg_of(ck->guest, function, index, reg), lsb, msb);
-	uint32_t d = field_of(reg_of(ck->sup, function, index, reg), lsb, msb);
+	uint32_t d = field_of(reg_of(dest, function, index, reg), lsb, msb);
 	char name[CAPS_POLICY_FEATURE_NAME_MAX + 1];
 
 	if (g == d)
@@ -406,6 +408,13 @@ static void equal(struct check *ck, int feature, const char *field, uint32_t fun
 	feature_label(ck, feature, name, sizeof(name));
 	blocker(ck, name, CAPS_MIGRATE_EQUAL, field, function, index, reg, lsb, msb, g, d,
 		"The guest's %s is %u; the destination's is %u.", field, g, d);
+}
+
+/* A number that must match what KVM on the destination supports, as not_greater(). */
+static void equal(struct check *ck, int feature, const char *field, uint32_t function, uint32_t index,
+		  enum caps_reg reg, unsigned lsb, unsigned msb)
+{
+	equal_in(ck, ck->sup, feature, field, function, index, reg, lsb, msb);
 }
 
 static bool guest_has(const struct check *ck, int feature)
@@ -435,6 +444,43 @@ static void check_feature_numbers(struct check *ck)
 		equal(ck, X86_FEATURE_AMX_TILE, "AMX palette 1 bytes per row and names", 0x1d, 1, CAPS_REG_EBX, 0, 31);
 		equal(ck, X86_FEATURE_AMX_TILE, "AMX palette 1 max rows", 0x1d, 1, CAPS_REG_ECX, 0, 15);
 		equal(ck, X86_FEATURE_AMX_TILE, "TMUL maxk and maxn", 0x1e, 0, CAPS_REG_EBX, 0, 31);
+	}
+}
+
+/*
+ * Caches.  The guest flushes with the CLFLUSH line size it was told (leaf
+ * 1 EBX[15:8], in 8-byte units): on a CPU with another line size it would
+ * leave parts of lines unflushed, so the destination CPU's must be equal.
+ * The cache descriptors (leaf 4, and 0x8000_001D on AMD: type, level,
+ * ways, partitions, line size, sets) are the VMM's to describe and KVM
+ * passes them through: a guest's that differ from the destination CPU's
+ * are a warning (caches_differ), as the guest sized itself for caches it
+ * no longer has.  The topology leaves (0xB, 0x1F, 0x8000_001E) describe
+ * the VM's own vCPUs, not the host's, and are not compared.
+ */
+static void check_caches(struct check *ck)
+{
+	static const uint32_t leaves[] = { 0x4, 0x8000001d };
+	const struct caps_cpuid *cpu = ck->dest->raw;
+
+	if (guest_has(ck, X86_FEATURE_CLFLUSH) && caps_cpuid_find(cpu, 1, 0))
+		equal_in(ck, cpu, X86_FEATURE_CLFLUSH, "CLFLUSH line size", 1, 0, CAPS_REG_EBX, 8, 15);
+	for (size_t l = 0; l < sizeof(leaves) / sizeof(leaves[0]); l++) {
+		for (size_t i = 0; i < ck->guest->nent; i++) {
+			const struct caps_cpuid_entry *g = &ck->guest->entries[i], *d;
+
+			/* EAX[4:0] 0: no more caches. */
+			if (g->function != leaves[l] || !(g->eax & 0x1f))
+				continue;
+			d = entry_exact(cpu, g->function, g->index);
+			if (d && (g->eax & 0xff) == (d->eax & 0xff) && g->ebx == d->ebx && g->ecx == d->ecx)
+				continue;
+			warning(ck, "cache", "caches_differ",
+				"The guest's cache %u (CPUID 0x%x.%u: level %u) is %s the destination CPU's: it "
+				"sized itself for caches it will not have.", g->index, g->function, g->index,
+				(g->eax >> 5) & 7, d ? "not" : "not among");
+			break;	/* one warning per leaf */
+		}
 	}
 }
 
@@ -506,6 +552,7 @@ int hv_migrate_check(const struct caps_cpuid *guest, const struct hv_policy_targ
 	check_phys_bits(&ck);
 	check_feature_numbers(&ck);
 	check_pmu(&ck);
+	check_caches(&ck);
 	check_max_leaves(&ck);
 	return 0;
 }

@@ -159,7 +159,8 @@ struct caps_evaluation {
  *   not_greater     a number the destination must reach (MAXPHYADDR,
  *                   the AVX10 version, PMU counters and widths)
  *   equal           a number that must match (XSAVE component sizes and
- *                   offsets, RapSize, the AMX palette)
+ *                   offsets, RapSize, the AMX palette, the
+ *                   CLFLUSH line size)
  *   same_vendor     the CPU vendor string
  */
 #define CAPS_MIGRATE_RULES(X) \

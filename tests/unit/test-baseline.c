@@ -1009,6 +1009,50 @@ START_TEST(test_migrate_vendor_same)
 }
 END_TEST
 
+/* The CLFLUSH line size must be the destination CPU's; other cache geometry only warns. */
+START_TEST(test_migrate_caches)
+{
+	struct host *sky = host_new("Xeon-Gold-5115", NULL), *wide = host_read("Xeon-Gold-5115");
+	struct host *sets = host_read("Xeon-Gold-5115");
+	struct caps_migration *r;
+	const struct caps_migrate_blocker *bl;
+	bool warned = false;
+
+	/* A CPU flushing 128-byte lines. */
+	raw_entry(wide, 1, 0)->ebx = (raw_entry(wide, 1, 0)->ebx & ~0xff00u) | 16u << 8;
+	host_model(wide, NULL);
+	r = migrate(NULL, sky, wide, CAPS_NAMES_LINUX);
+	bl = find_blocker(r, "clflush", "CLFLUSH line size");
+	ck_assert_ptr_nonnull(bl);
+	ck_assert_int_eq(bl->rule, CAPS_MIGRATE_EQUAL);
+	ck_assert_uint_eq(bl->source, 8);
+	ck_assert_uint_eq(bl->destination, 16);
+	ck_assert_uint_eq(bl->function, 1);
+	ck_assert_uint_eq(bl->lsb, 8);
+	ck_assert_uint_eq(bl->msb, 15);
+	ck_assert_uint_eq(r->n_blockers, 1);
+	test_free(r);
+
+	/* Twice the L3 sets: a warning naming the cache, the guest still moves. */
+	raw_entry(sets, 4, 3)->ecx = raw_entry(sets, 4, 3)->ecx * 2 + 1;
+	host_model(sets, NULL);
+	r = migrate(NULL, sky, sets, CAPS_NAMES_LINUX);
+	assert_ok(r, "other L3 sets");
+	for (size_t i = 0; i < r->n_warnings; i++)
+		warned |= strcmp(r->warnings[i].reason, "caches_differ") == 0 &&
+			  strstr(r->warnings[i].detail, "CPUID 0x4.3") != NULL;
+	ck_assert(warned);
+	test_free(r);
+
+	/* The same CPU: no cache warning. */
+	r = migrate(NULL, sky, sky, CAPS_NAMES_LINUX);
+	assert_ok(r, "to itself");
+	for (size_t i = 0; i < r->n_warnings; i++)
+		ck_assert_str_ne(r->warnings[i].reason, "caches_differ");
+	test_free(r);
+}
+END_TEST
+
 /* Leaves beyond the destination's maximum warn (the VMM fills them); emulated features warn. */
 START_TEST(test_migrate_warnings_do_not_block)
 {
@@ -1032,8 +1076,9 @@ START_TEST(test_migrate_warnings_do_not_block)
 	p = policy_new("{\"features\": {\"sse2\": \"require\"}}");
 	r = migrate(p, sky, bdw, CAPS_NAMES_LINUX);
 	assert_ok(r, "SSE2 only, Skylake-SP to Broadwell");
-	ck_assert_uint_eq(r->n_warnings, 1);
-	ck_assert_str_eq(r->warnings[0].feature, "max_basic_leaf");
+	ck_assert_uint_eq(r->n_warnings, 2);
+	ck_assert_str_eq(r->warnings[0].reason, "caches_differ");	/* Skylake-SP's L2 is 1 MiB, Broadwell's 256 KiB */
+	ck_assert_str_eq(r->warnings[1].feature, "max_basic_leaf");
 	test_free(r);
 	test_free(p);
 
@@ -1581,6 +1626,7 @@ int main(void)
 	tcase_add_test(tc, test_migrate_pmu_not_greater);
 	tcase_add_test(tc, test_migrate_vendor_same);
 	tcase_add_test(tc, test_migrate_warnings_do_not_block);
+	tcase_add_test(tc, test_migrate_caches);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("daemon");
