@@ -9,7 +9,6 @@
 # JSON record for baselines, and every kind of bad input.
 
 . "${HVCAP_SRCDIR:?}/tests/cli/lib.sh"
-hvcapd="${HVCAP_BUILDDIR:?}/daemon/hvcapd"
 
 cleanup() {
 	stop_daemon
@@ -266,20 +265,7 @@ grep -qx hvcap.io/kvm-avic=true "$tmp/out" || fail "EPYC-7601 avic=on: no kvm-av
 grep -q kvm-x2avic "$tmp/out" && fail "EPYC-7601 (no x2AVIC): a kvm-x2avic label"
 
 # --- From hvcapd: the same answers as offline, and the level in the host record.
-mkdir "$tmp/state"
-$wrap "$hvcapd" --listen "$tmp/hvcapd.sock" --state-dir "$tmp/state" --host-dump "$zen1" --param avic=on \
-	2>>"$tmp/hvcapd.log" &
-daemon_pid=$!
-export HVCAP_ADDRESS="unix:$tmp/hvcapd.sock"
-i=0
-while ! "$hvctl" vm list >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ "$i" -gt 100 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
-		fail "hvcapd did not start: $(cat "$tmp/hvcapd.log")"
-		finish
-	fi
-	sleep 0.1
-done
+start_daemon hvcapd --host-dump "$zen1" --param avic=on
 expect 0 "host show --json" "$hvctl" host show --json
 "$hvctl" host model --dump "$zen1" --param avic=on --json >"$tmp/offline.json" || fail "host model"
 for k in level avic x2avic fingerprint; do
