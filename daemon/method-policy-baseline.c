@@ -48,7 +48,7 @@ static const struct proto_field fields[] = {
 struct baseline {
 	struct params p;
 	struct hvcapd_fleet_host *hosts;	/* p.n_hosts of them */
-	char labels[HV_BASELINE_MAX_HOSTS][16];	/* "0", "1": the name of a dump given none */
+	char labels[HV_BASELINE_MAX_HOSTS][24];	/* "0", "1": the name of a dump given none */
 	struct hv_policy_target targets[HV_BASELINE_MAX_HOSTS];
 	const char *names[HV_BASELINE_MAX_HOSTS];
 	struct hv_baseline b;
