@@ -299,8 +299,12 @@ static int policy_migrate_check_run(int argc, char **argv)
 		return hvctl_usage_error(cmd, "--to is required");
 	if (argc - optind > 1)
 		return hvctl_usage_error(cmd, "one POLICY or VM at most");
-	/* Not a file: a VM of hvcapd, whose host is A. */
-	if (argc - optind == 1 && access(argv[optind], F_OK) != 0 && errno == ENOENT) {
+	/*
+	 * Not a file: a VM of hvcapd, whose host is A.  A VM name has no '/',
+	 * so a missing "dir/policy.json" is a policy that does not read.
+	 */
+	if (argc - optind == 1 && !strchr(argv[optind], '/') && access(argv[optind], F_OK) != 0 &&
+	    errno == ENOENT) {
 		if (from)
 			return hvctl_usage_error(cmd, "%s is no file; as a VM of hvcapd it moves from hvcapd's "
 						 "host: no --from", argv[optind]);

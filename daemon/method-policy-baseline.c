@@ -76,6 +76,14 @@ static int reply_mixed_vendors(struct request *req, const struct baseline *c)
 	return request_error(req, "io.hvcap.Policy.MixedVendors", p);
 }
 
+static bool name_taken(const struct baseline *c, size_t i, const char *name)
+{
+	for (size_t k = 0; k < i; k++)
+		if (strcmp(c->names[k], name) == 0)
+			return true;
+	return false;
+}
+
 /* Read host i: 0, 1 (answered with an error), -errno. */
 static int load_host(struct request *req, struct baseline *c, size_t i)
 {
@@ -89,6 +97,17 @@ static int load_host(struct request *req, struct baseline *c, size_t i)
 		return r;
 	c->targets[i] = c->hosts[i].target;
 	c->names[i] = c->hosts[i].name;
+	/*
+	 * A record unnamed by the caller is its hostname: when an earlier host
+	 * has that name (records exported on hosts that share one), its
+	 * fingerprint, else its index, so that the blockers stay unambiguous.
+	 */
+	if (c->p.hosts[i].record && !c->p.hosts[i].has_name) {
+		if (name_taken(c, i, c->names[i]))
+			c->names[i] = c->hosts[i].record.fingerprint;
+		if (name_taken(c, i, c->names[i]))
+			c->names[i] = c->labels[i];
+	}
 	return 0;
 }
 

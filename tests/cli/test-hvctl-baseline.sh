@@ -47,6 +47,9 @@ expect 2 "migrate-check without --to" "$hvctl" policy migrate-check --from "$sky
 expect 2 "migrate-check without --from" "$hvctl" policy migrate-check --to "$sky"
 expect 2 "migrate-check, two policies" "$hvctl" policy migrate-check --from "$sky" --to "$bdw" a.json b.json
 expect 2 "migrate-check, unreadable policy" "$hvctl" policy migrate-check --from "$sky" --to "$bdw" "$tmp/none.json"
+# A missing path is a policy, never a VM name (those have no '/'): no hvcapd is asked.
+expect 2 "migrate-check, missing policy path" "$hvctl" policy migrate-check --to "$bdw" "$tmp/none.json"
+! grep -q "hvcapd\|VM" "$tmp/err" || fail "a missing policy path was taken for a VM: $(cat "$tmp/err")"
 expect 0 "migrate-check --help" "$hvctl" policy migrate-check --help
 for o in --from --to --param --names --json; do
 	grep -q -- "$o" "$tmp/out" || fail "migrate-check --help lacks $o"

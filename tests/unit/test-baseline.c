@@ -1365,6 +1365,16 @@ START_TEST(test_daemon_baseline_records)
 	json_object_put(o);
 	json_object_put(r);
 
+	/* Two exports with one hostname: the second is named by its fingerprint. */
+	x = json_object_array_get_idx(hosts, 1);
+	json_object_object_add(get(x, "record"), "hostname", json_object_new_string(intel_cpus[0]));
+	r = ok("io.hvcap.Policy.Baseline", json_object_to_json_string(p));
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(get(r, "hosts"), 0)), intel_cpus[0]);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(get(r, "hosts"), 1)),
+			 get_str(get(get(x, "record"), "host"), "fingerprint"));
+	json_object_put(r);
+	json_object_object_add(get(x, "record"), "hostname", json_object_new_string(intel_cpus[1]));
+
 	/* A bare HostRecord (its "host"): named by its fingerprint, reasons from the record alone. */
 	x = json_object_array_get_idx(hosts, 0);
 	o = json_object_get(get(get(x, "record"), "host"));
