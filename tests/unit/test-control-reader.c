@@ -1521,6 +1521,15 @@ static void *torture_writer(void *arg)
 	return NULL;
 }
 
+/* How often this handle has remapped the file, so far. */
+static uint64_t ctl_remaps(struct hvcap_control *cp)
+{
+	struct hvcap_control_stats st;
+
+	hvcap_control_get_stats(cp, &st);
+	return st.remaps;
+}
+
 static void *torture_reader(void *arg)
 {
 	struct torture *t = arg;
@@ -1529,7 +1538,12 @@ static void *torture_reader(void *arg)
 	uint64_t seed = (uint64_t)(uintptr_t)&cp * 0x9e3779b97f4a7c15ULL | 1;
 	unsigned long accepted = 0, bad = 0, eagain = 0, enoent = 0, other = 0;
 
-	while (accepted < t->target) {
+	/*
+	 * The target, and then on until this handle has followed the file's
+	 * growth at least once: a writer the scheduler kept waiting may not
+	 * have grown it yet (it grows it at its 17,000th change or so).
+	 */
+	for (unsigned long it = 1; accepted < t->target || it % 1024 || ctl_remaps(cp) == 0; it++) {
 		struct hvcap_vcpu_state vs;
 		struct hvcap_vm_state vm;
 		struct hvcap_host_state hs;
