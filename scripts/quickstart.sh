@@ -105,12 +105,7 @@ EOF
 test)
 	echo ">> make check"
 	if ! make -j"$jobs" check; then
-		for log in $(find . -name '*.log' ! -name 'config.log' ! -name 'test-suite.log'); do
-			if grep -qE '^(FAIL|ERROR)' "${log%.log}.trs" 2>/dev/null; then
-				echo "---- $log"
-				tail -n 60 "$log"
-			fi
-		done
+		sh "$top/tests/failed-logs.sh" .
 		exit 1
 	fi
 	;;

@@ -52,6 +52,8 @@ for f in $bad; do
 	head -60 "$f"
 done
 [ "$nbad" -eq 0 ] || status=1
+# Last, where a CI log's tail shows it: why the tests that failed failed.
+[ "$status" -eq 0 ] || sh "$(dirname "$0")/failed-logs.sh" "$build"
 if [ "$runs" -eq 0 ] && [ "$status" -eq 0 ]; then
 	echo "check-valgrind: no process ran under memcheck: is the wrapper reaching the tests?" >&2
 	status=1

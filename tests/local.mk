@@ -202,7 +202,7 @@ EXTRA_DIST += tests/cli/test-valgrind.sh
 .PHONY: check-valgrind
 check-valgrind: all
 	$(SHELL) $(srcdir)/tests/check-valgrind.sh $(abs_top_builddir)
-EXTRA_DIST += tests/check-valgrind.sh
+EXTRA_DIST += tests/check-valgrind.sh tests/failed-logs.sh
 clean-local:
 	rm -rf vg-logs
 
