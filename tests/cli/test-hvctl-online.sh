@@ -274,9 +274,12 @@ expect 2 "top: bad interval" "$hvctl" top --interval 0
 # Live: a line per change.
 "$hvctl" top --json --interval 0.2 >"$tmp/top-live.out" 2>"$tmp/top-live.err" &
 top_pid=$!
-sleep 0.5
+# Waits, not sleeps: under memcheck or on a busy machine either side may be slow.
+i=0
+while [ ! -s "$tmp/top-live.out" ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 expect 0 "vm create while top runs" "$hvctl" vm create topped "$tmp/empty.json"
-sleep 0.5
+i=0
+while ! tail -n 1 "$tmp/top-live.out" | grep -q '"topped"' && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 kill "$top_pid" 2>/dev/null
 wait "$top_pid" 2>/dev/null
 jq -s -e 'length >= 2 and (.[-1].vms | map(.name) | index("topped")) and ((.[0].vms | map(.name) | index("topped")) | not)' \
@@ -295,11 +298,11 @@ fi
 "$hvctl" watch --json >"$tmp/watch.out" 2>"$tmp/watch.err" &
 watch_pid=$!
 i=0
-while [ ! -s "$tmp/watch.out" ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+while [ ! -s "$tmp/watch.out" ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 expect 0 "vm create while watched" "$hvctl" vm create watched "$tmp/empty.json"
 expect 0 "vm delete while watched" "$hvctl" vm delete watched
 i=0
-while [ "$(wc -l <"$tmp/watch.out")" -lt 3 ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+while [ "$(wc -l <"$tmp/watch.out")" -lt 3 ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 kill "$watch_pid" 2>/dev/null
 wait "$watch_pid" 2>/dev/null
 watch_pid=
@@ -311,6 +314,8 @@ jq -s -e '.[0].event == "watching" and .[1].event == "vm_created" and .[1].name 
 # whose policy gave them AVX2 drifted, and Watch says so.
 "$hvctl" watch --json >"$tmp/watch.out" 2>"$tmp/watch.err" &
 watch_pid=$!
+i=0
+while [ ! -s "$tmp/watch.out" ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 expect 0 "host reload: unchanged" "$hvctl" host reload --json
 jq -e --arg fp "$fp" '.changed == false and .fingerprint == $fp and .drifted == []' "$tmp/out" >/dev/null ||
 	fail "reload of an unchanged host: $(cat "$tmp/out")"
@@ -324,7 +329,7 @@ grep -q "^the host changed: fingerprint" "$tmp/out" && grep -q "^1 VM drifted: $
 	"$hvctl" vm list --json | jq '.vms[] | select(.name == "web") | .vm')" "$tmp/out" ||
 	fail "reload after losing AVX2: $(cat "$tmp/out")"
 i=0
-while ! grep -q '"vm"' "$tmp/watch.out" && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+while ! grep -q '"vm"' "$tmp/watch.out" && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 kill "$watch_pid" 2>/dev/null
 wait "$watch_pid" 2>/dev/null
 watch_pid=
@@ -362,6 +367,8 @@ stop_daemon
 start_daemon avic --host-dump "$data/x86_64-cpuid-EPYC-7601-32-Core.xml" --param avic=on
 "$hvctl" watch --json >"$tmp/watch.out" 2>"$tmp/watch.err" &
 watch_pid=$!
+i=0
+while [ ! -s "$tmp/watch.out" ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 expect 0 "avic: vm create" "$hvctl" vm create guest "$tmp/x2apic.json"
 expect 0 "avic: vm show" "$hvctl" vm show --json guest
 jq -e '.vm.hybrid_avic and .vm.apic_access_memslot == "enabled"' "$tmp/out" >/dev/null ||
@@ -373,7 +380,7 @@ expect 0 "avic: add-vcpu" "$hvctl" vm add-vcpu guest
 expect 0 "avic: vm list" "$hvctl" vm list
 grep -q "guest  *2  inhibited" "$tmp/out" || fail "avic: memslot not inhibited for good: $(cat "$tmp/out")"
 i=0
-while ! grep -q memslot_inhibited "$tmp/watch.out" && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+while ! grep -q memslot_inhibited "$tmp/watch.out" && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 kill "$watch_pid" 2>/dev/null
 wait "$watch_pid" 2>/dev/null
 watch_pid=

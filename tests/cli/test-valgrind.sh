@@ -81,6 +81,8 @@ expect 0 "host reload" "$hvctl" host reload
 # Watch, open through everything below.
 "$hvctl" watch --json >"$tmp/watch.out" 2>&1 &
 watch_pid=$!
+i=0
+while [ ! -s "$tmp/watch.out" ] && [ "$i" -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
 
 # Policies, accepted or not.
 for p in "$examples"/*.json; do
