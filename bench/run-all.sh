@@ -192,7 +192,7 @@ echo "== instructions per Validate call (callgrind: hvcapd's conn_dispatch(), in
 # compare builds with.
 if command -v valgrind >/dev/null 2>&1; then
 	mkdir -p "$tmp/cg"
-	valgrind --tool=callgrind --collect-atstart=no --toggle-collect=conn_dispatch \
+	valgrind --tool=callgrind --vgdb=no --collect-atstart=no --toggle-collect=conn_dispatch \
 		--callgrind-out-file="$tmp/cg/out" "$build/daemon/hvcapd" --listen "$tmp/cg/io.hvcap" \
 		--state-dir "$tmp/cg/state" --control "$tmp/cg/control" --log-level warning 2>"$tmp/cg/log" &
 	pid=$!

@@ -36,7 +36,7 @@ trap cleanup EXIT
 
 # start_daemon N: hvcapd under memcheck over $tmp's state (its log $tmp/vg.N.log).
 start_daemon() {
-	valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
+	valgrind --quiet --vgdb=no --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
 		--errors-for-leak-kinds=definite,indirect --track-fds=no --log-file="$tmp/vg.$1.log" \
 		"$hvcapd" --listen "$tmp/s" --state-dir "$tmp/state" --host model --host-dump "$tmp/host.json" \
 		2>>"$tmp/hvcapd.log" &
