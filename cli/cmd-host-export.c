@@ -826,9 +826,6 @@ static int host_export_run(int argc, char **argv)
 
 	while ((o = getopt_long(argc, argv, ":hf:n:d:p:N:o:e:", options, NULL)) != -1) {
 		switch (o) {
-		case 'h':
-			hvctl_command_help(cmd, stdout);
-			return HVCTL_EXIT_OK;
 		case 'f':
 			if (strcmp(optarg, "json") == 0)
 				opt.format = EXPORT_JSON;
@@ -847,10 +844,6 @@ static int host_export_run(int argc, char **argv)
 			break;
 		case 'd':
 			dump = optarg;
-			break;
-		case 'p':
-			if (hvctl_params_add(cmd, &params, optarg))
-				return HVCTL_EXIT_USAGE;
 			break;
 		case 'N':
 			problem = nfd_namespace_problem(optarg);
@@ -875,7 +868,10 @@ static int host_export_run(int argc, char **argv)
 			opt.nfd_only_given = true;
 			break;
 		default:
-			return hvctl_getopt_error(cmd, o, argv);
+			r = hvctl_host_option(cmd, o, argv, NULL, NULL, &params);
+			if (r != HVCTL_OPTION_TAKEN)
+				return r;
+			break;
 		}
 	}
 	if (optind < argc)

@@ -219,28 +219,17 @@ static int policy_baseline_run(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, ":hjn:mVp:", options, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-			hvctl_command_help(cmd, stdout);
-			return HVCTL_EXIT_OK;
-		case 'j':
-			json = true;
-			break;
-		case 'n':
-			if (hvctl_parse_names(cmd, optarg, &names))
-				return HVCTL_EXIT_USAGE;
-			break;
 		case 'm':
 			flags |= HV_BASELINE_MIGRATABLE;
 			break;
 		case 'V':
 			flags |= HV_BASELINE_VENDOR_SUBSET;
 			break;
-		case 'p':
-			if (hvctl_params_add(cmd, &params, optarg))
-				return HVCTL_EXIT_USAGE;
-			break;
 		default:
-			return hvctl_getopt_error(cmd, opt, argv);
+			r = hvctl_host_option(cmd, opt, argv, &json, &names, &params);
+			if (r != HVCTL_OPTION_TAKEN)
+				return r;
+			break;
 		}
 	}
 	if (argc == optind)

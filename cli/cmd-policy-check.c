@@ -228,28 +228,17 @@ static int policy_check_run(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, ":hjn:d:p:D", options, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-			hvctl_command_help(cmd, stdout);
-			return HVCTL_EXIT_OK;
-		case 'j':
-			json = true;
-			break;
-		case 'n':
-			if (hvctl_parse_names(cmd, optarg, &names))
-				return HVCTL_EXIT_USAGE;
-			break;
 		case 'd':
 			dump = optarg;
-			break;
-		case 'p':
-			if (hvctl_params_add(cmd, &params, optarg))
-				return HVCTL_EXIT_USAGE;
 			break;
 		case 'D':
 			daemon = true;
 			break;
 		default:
-			return hvctl_getopt_error(cmd, opt, argv);
+			r = hvctl_host_option(cmd, opt, argv, &json, &names, &params);
+			if (r != HVCTL_OPTION_TAKEN)
+				return r;
+			break;
 		}
 	}
 	if (argc - optind != 1)

@@ -271,28 +271,17 @@ static int policy_migrate_check_run(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, ":hjn:f:t:p:", options, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-			hvctl_command_help(cmd, stdout);
-			return HVCTL_EXIT_OK;
-		case 'j':
-			json = true;
-			break;
-		case 'n':
-			if (hvctl_parse_names(cmd, optarg, &names))
-				return HVCTL_EXIT_USAGE;
-			break;
 		case 'f':
 			from = optarg;
 			break;
 		case 't':
 			to = optarg;
 			break;
-		case 'p':
-			if (hvctl_params_add(cmd, &params, optarg))
-				return HVCTL_EXIT_USAGE;
-			break;
 		default:
-			return hvctl_getopt_error(cmd, opt, argv);
+			r = hvctl_host_option(cmd, opt, argv, &json, &names, &params);
+			if (r != HVCTL_OPTION_TAKEN)
+				return r;
+			break;
 		}
 	}
 	if (!to)

@@ -2,6 +2,7 @@
 /* Loading, explaining and printing a host for the host commands. */
 
 #include <errno.h>
+#include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,30 @@ int hvctl_params_add(const struct hvctl_command *cmd, struct hvctl_params *ps, c
 		return hvctl_usage_error(cmd, "too many --param options (at most 64)");
 	ps->kv[ps->n++] = kv;
 	return 0;
+}
+
+int hvctl_host_option(const struct hvctl_command *cmd, int opt, char **argv, bool *json,
+		      enum caps_names *names, struct hvctl_params *params)
+{
+	switch (opt) {
+	case 'h':
+		hvctl_command_help(cmd, stdout);
+		return HVCTL_EXIT_OK;
+	case 'j':
+		if (!json)
+			break;
+		*json = true;
+		return HVCTL_OPTION_TAKEN;
+	case 'n':
+		if (!names)
+			break;
+		return hvctl_parse_names(cmd, optarg, names) ? HVCTL_EXIT_USAGE : HVCTL_OPTION_TAKEN;
+	case 'p':
+		if (!params)
+			break;
+		return hvctl_params_add(cmd, params, optarg) ? HVCTL_EXIT_USAGE : HVCTL_OPTION_TAKEN;
+	}
+	return hvctl_getopt_error(cmd, opt, argv);
 }
 
 static int apply_params(const struct hvctl_command *cmd, struct hv_host_params *p,

@@ -44,6 +44,19 @@ struct hvctl_params {
 int hvctl_params_add(const struct hvctl_command *cmd, struct hvctl_params *ps, const char *kv);
 
 /*
+ * The options the commands that model a host share: --help, --json,
+ * --names and --param.  A command's getopt_long() loop hands here every
+ * option it does not handle itself, getopt's ':' and '?' too; NULL for
+ * what it does not take (its optstring never gives it those letters).
+ * Returns HVCTL_OPTION_TAKEN to go on, or the exit status to return now:
+ * HVCTL_EXIT_OK after --help, HVCTL_EXIT_USAGE after a usage error.
+ */
+#define HVCTL_OPTION_TAKEN	(-1)
+
+int hvctl_host_option(const struct hvctl_command *cmd, int opt, char **argv, bool *json,
+		      enum caps_names *names, struct hvctl_params *params);
+
+/*
  * Model a host described by a dump and --param options.  Bad parameters
  * are usage errors (HVCTL_EXIT_USAGE); a bad dump or an unmodellable
  * host is a failure (HVCTL_EXIT_FAILURE).  0 on success.
