@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libcaps/file.h>
 #include <proto/host.h>
 
 #include "host.h"
@@ -510,22 +511,6 @@ static int nfd_build(const struct hvctl_command *cmd, const struct export_host *
 	return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Where --output writes: the directory (open) and the file's name in it. */
 struct nfd_output {
 	int dfd;
@@ -596,7 +581,7 @@ static int nfd_output_write(const struct hvctl_command *cmd, const struct nfd_ou
 	/* Readable by NFD's worker whatever our umask; written by us alone. */
 	r = fchmod(fd, 0644) < 0 ? -errno : 0;
 	if (r == 0)
-		r = write_all(fd, buf, len);
+		r = caps_write_all(fd, buf, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)

@@ -142,22 +142,6 @@ static struct json_object *vm_to_json(const struct hvcapd_vm *vm)
 	return o;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Replace <id>.json with text: temporary file, fsync, rename, fsync of the directory. */
 static int write_file(struct hvcapd *d, uint32_t id, const char *text, size_t len)
 {
@@ -169,9 +153,9 @@ static int write_file(struct hvcapd *d, uint32_t id, const char *text, size_t le
 	fd = openat(d->vms_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, text, len);
+	r = caps_write_all(fd, text, len);
 	if (r == 0)
-		r = write_all(fd, "\n", 1);
+		r = caps_write_all(fd, "\n", 1);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
@@ -721,7 +705,7 @@ static int write_next_id(struct hvcapd *d, uint64_t next)
 	fd = openat(d->vms_fd, "." NEXT_ID_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, text, (size_t)n);
+	r = caps_write_all(fd, text, (size_t)n);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)

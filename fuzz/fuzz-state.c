@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fd = open(file_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		abort();
-	if (write_all(fd, (const char *)data, size) < 0)
+	if (caps_write_all(fd, (const char *)data, size) < 0)
 		abort();
 	close(fd);
 	r = load_vm(&hd, 1, &vm, err, sizeof(err));

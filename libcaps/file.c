@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Reading a bounded input file, for the dump and policy readers. */
+/* Reading a bounded input file, for the dump and policy readers; writing one whole. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,5 +57,23 @@ out:
 	buf[len] = '\0';
 	*ret_buf = buf;
 	*ret_len = len;
+	return 0;
+}
+
+int caps_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
 	return 0;
 }

@@ -9,3 +9,6 @@
  * -E2BIG when the file holds more than max bytes, -errno from open/read.
  */
 int caps_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);
+
+/* Write all len bytes of buf to fd, again after EINTR and short writes; 0 or -errno. */
+int caps_write_all(int fd, const void *buf, size_t len);
